@@ -1,0 +1,60 @@
+// sccello: the command-line entry point. Parses global options, lets each command family
+// register its subcommands, runs the chosen action. Exit status: 0 ok, 1 error, 2 usage.
+#include <iostream>
+#include <thread>
+
+#include "cli/cli_context.h"
+
+namespace sccello {
+
+Result<std::unique_ptr<Store>> CliContext::open_store(bool writable) const {
+  SCCELLO_ASSIGN_OR_RETURN(Backend b, parse_backend(backend));
+  StoreOptions options;
+  options.path = store_path;
+  options.backend = b;
+  options.read_only = !writable;
+  return Store::open(options);
+}
+
+int report_error(const Status& status) {
+  std::cerr << "sccello: error: " << status.message() << std::endl;
+  return 1;
+}
+
+}  // namespace sccello
+
+int main(int argc, char** argv) {
+  using namespace sccello;
+  CLI::App app{"sccello: ontology-guided single-cell foundation models (scCello) in C++"};
+  app.set_version_flag("--version", std::string("sccello ") + SCCELLO_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
+
+  CliContext ctx;
+  app.add_option("--store", ctx.store_path, "store path (RocksDB directory or SQLite file); env SCCELLO_STORE")
+      ->capture_default_str();
+  app.add_option("--backend", ctx.backend, "rocksdb | sqlite | auto (detected from --store)")->capture_default_str();
+  app.add_option("--release", ctx.release, "ontology release name (default: newest imported)");
+  app.add_flag("--tsv", ctx.tsv, "tab-separated output with a header row");
+  app.add_flag("--json", ctx.json, "JSON output");
+  app.add_option("--threads", ctx.threads, "worker threads (default: number of cores)");
+
+  add_ontology_commands(app, ctx);
+  add_targets_commands(app, ctx);
+  add_cells_commands(app, ctx);
+#ifdef SCCELLO_WITH_TORCH
+  add_model_commands(app, ctx);
+#endif
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (ctx.threads <= 0) ctx.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (!ctx.action) {
+    std::cerr << app.help();
+    return 2;
+  }
+  return ctx.action();
+}

@@ -1,0 +1,22 @@
+// Table: rows of strings printed as aligned text, TSV (a header row) or JSON (an array of
+// objects keyed by column). Every listing command builds one and prints it. Plain value.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "cli/cli_context.h"
+
+namespace sccello {
+
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+
+  void add_row(std::vector<std::string> row) { rows.push_back(std::move(row)); }
+};
+
+void print_table(const Table& table, OutputFormat format, std::ostream& out);
+
+}  // namespace sccello

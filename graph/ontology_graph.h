@@ -1,0 +1,83 @@
+// OntologyGraph: one release's terms of a prefix (CL: by default, live terms only) and the
+// edges of chosen relations, on a Boost.Graph bidirectional adjacency list (edge child -> parent),
+// with a closure index for O(1) is_ancestor. Immutable after build(); safe to share across
+// threads. Owns its data (copies what it needs from the OntologyRelease).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/graph/adjacency_list.hpp>
+
+#include "graph/ontology.h"
+#include "graph/status.h"
+
+namespace sccello {
+
+// Dense index of a term inside one OntologyGraph (0..num_terms()-1).
+using TermIndex = uint32_t;
+
+struct GraphOptions {
+  // Relations whose edges enter the graph. {"is_a"} is scCello's; {"is_a","part_of"} is common.
+  std::vector<std::string> relations = {"is_a"};
+  // Only terms whose id starts with this prefix become nodes ("" keeps every prefix).
+  std::string prefix = "CL:";
+  // Obsolete terms never become nodes unless this is set (then they are isolated).
+  bool include_obsolete = false;
+};
+
+// Parses "is_a" | "is_a+part_of" | "is_a,part_of,develops_from" into relation names.
+std::vector<std::string> parse_relations(std::string_view spec);
+
+class OntologyGraph {
+ public:
+  // Vertex = TermIndex; edge child -> parent.
+  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS>;
+
+  // Builds nodes from the release's terms (filtered by options), edges whose both ends are nodes.
+  // An is_a cycle is an error naming the terms in it.
+  static Result<OntologyGraph> build(const OntologyRelease& release, const GraphOptions& options = {});
+
+  size_t num_terms() const;
+  size_t num_edges() const;
+  const Graph& graph() const { return graph_; }
+  const std::string& release_name() const { return release_name_; }
+  const std::string& content_hash() const { return content_hash_; }
+
+  std::optional<TermIndex> index_of(std::string_view id) const;
+  const TermId& id_of(TermIndex t) const;
+  const Term& term(TermIndex t) const;
+
+  std::vector<TermIndex> parents(TermIndex t) const;
+  std::vector<TermIndex> children(TermIndex t) const;
+  // Sorted by TermIndex.
+  std::vector<TermIndex> ancestors(TermIndex t, bool include_self = false) const;
+  std::vector<TermIndex> descendants(TermIndex t, bool include_self = false) const;
+  // True when `ancestor` is reachable from `t` upward, or equals it. O(1).
+  bool is_ancestor(TermIndex ancestor, TermIndex t) const;
+  // Length of the longest path from t up to a root (roots have depth 0).
+  int depth(TermIndex t) const;
+  std::vector<TermIndex> roots() const;
+  // Most specific common ancestors (inclusive of the terms themselves) of all given terms.
+  std::vector<TermIndex> lca(const std::vector<TermIndex>& terms) const;
+  // Shortest path length ignoring edge direction; -1 when disconnected.
+  int path_distance(TermIndex a, TermIndex b) const;
+
+ private:
+  OntologyGraph() = default;
+  // Implementation data (closure bitsets, depth, id map, ...) lives in ontology_graph.cc's
+  // build(); members are declared there by the implementer of graph/.
+  friend struct OntologyGraphBuilder;
+  Graph graph_;
+  std::string release_name_;
+  std::string content_hash_;
+  std::vector<Term> terms_;
+  struct Index;                            // id -> TermIndex, closure, depth
+  std::shared_ptr<const Index> index_;     // shared: copies of a graph are cheap
+};
+
+}  // namespace sccello

@@ -1,0 +1,96 @@
+// KvStore: the ordered byte key-value space every sccello store is built on, with two
+// backends (RocksDB: a directory, the default; SQLite: one file). Domain records (releases,
+// terms, corpus cells, target caches) are encoded over it by store/ classes; see docs/STORE.md
+// for the key layout. One WriteBatch is applied atomically. A KvStore is safe to read from
+// several threads; writes must come from one thread. A writable store holds an exclusive
+// process lock: a second writer gets Status::busy; read-only opens never block.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "graph/status.h"
+
+namespace sccello {
+
+// Ordered list of mutations applied all-or-nothing by KvStore::write.
+class WriteBatch {
+ public:
+  enum class Op { kPut, kDelete, kDeletePrefix };
+  struct Mutation {
+    Op op;
+    std::string key;
+    std::string value;
+  };
+
+  void put(std::string_view key, std::string_view value) {
+    mutations_.push_back({Op::kPut, std::string(key), std::string(value)});
+    bytes_ += key.size() + value.size();
+  }
+  void del(std::string_view key) { mutations_.push_back({Op::kDelete, std::string(key), {}}); }
+  // Deletes every key that starts with `prefix`.
+  void delete_prefix(std::string_view prefix) {
+    mutations_.push_back({Op::kDeletePrefix, std::string(prefix), {}});
+  }
+  const std::vector<Mutation>& mutations() const { return mutations_; }
+  size_t approximate_bytes() const { return bytes_; }
+  bool empty() const { return mutations_.empty(); }
+  void clear() { mutations_.clear(); bytes_ = 0; }
+
+ private:
+  std::vector<Mutation> mutations_;
+  size_t bytes_ = 0;
+};
+
+// Visitor for scans: return false to stop early.
+using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
+
+enum class Backend { kAuto, kRocksDb, kSqlite };
+
+std::string backend_name(Backend backend);
+// "rocksdb" | "sqlite" | "auto"; anything else is an error listing the valid names.
+Result<Backend> parse_backend(std::string_view name);
+
+struct KvOpenOptions {
+  Backend backend = Backend::kAuto;  // kAuto: detect from what is at the path; create RocksDB
+  bool read_only = false;            // read-only opens neither lock nor create
+  bool create_if_missing = true;     // ignored when read_only
+};
+
+class KvStore {
+ public:
+  virtual ~KvStore() = default;
+
+  // NotFound when the key is absent.
+  virtual Status get(std::string_view key, std::string* value) const = 0;
+  // Applies every mutation of `batch` atomically and durably.
+  virtual Status write(const WriteBatch& batch) = 0;
+  // Visits keys with `prefix`, ascending bytewise, starting at the first key >= `start`
+  // (an empty `start` means the prefix itself).
+  virtual Status scan(std::string_view prefix, const ScanFn& fn,
+                      std::string_view start = {}) const = 0;
+
+  virtual Backend backend() const = 0;
+  virtual bool read_only() const = 0;
+  virtual const std::string& path() const = 0;
+
+  // Convenience over write().
+  Status put(std::string_view key, std::string_view value);
+  Status del(std::string_view key);
+};
+
+// Opens (or creates) the key-value space at `path`. Errors name the path and what to do:
+// missing path in read-only mode, a path holding something that is not a store, a backend
+// that disagrees with what is there, a lock held by another writer, a read-only directory.
+Result<std::unique_ptr<KvStore>> open_kv_store(const std::string& path, const KvOpenOptions& options);
+
+// What is at `path`: kRocksDb, kSqlite, or kAuto when nothing is there yet.
+Result<Backend> detect_backend(const std::string& path);
+
+// The smallest string greater than every string starting with `prefix` ("" if none).
+std::string prefix_successor(std::string_view prefix);
+
+}  // namespace sccello

@@ -1,0 +1,113 @@
+// RocksDB backend of KvStore: one directory, RocksDB's own LOCK file makes writers exclusive.
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/write_batch.h>
+
+#include <memory>
+
+#include "store/kv_store.h"
+
+namespace sccello {
+namespace {
+
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+Status from_rocks(const rocksdb::Status& s, const std::string& path, const char* what) {
+  if (s.ok()) return Status::ok();
+  std::string msg = s.ToString();
+  if (msg.find("lock") != std::string::npos || msg.find("Resource temporarily unavailable") != std::string::npos)
+    return Status::busy("store '" + path + "' is locked by another writer (" + msg +
+                        "); wait for the other sccello process to finish, then retry");
+  if (s.IsNotFound()) return Status::not_found(std::string(what) + " in store '" + path + "': " + msg);
+  if (s.IsCorruption()) return Status::corruption("store '" + path + "' is corrupt (" + msg + ")");
+  if (msg.find("Permission denied") != std::string::npos || msg.find("Read-only") != std::string::npos)
+    return Status::io_error("cannot write store '" + path + "' (" + msg +
+                            "); check the directory's permissions or choose another --store");
+  return Status::io_error(std::string(what) + " failed for store '" + path + "': " + msg);
+}
+
+class RocksDbKvStore final : public KvStore {
+ public:
+  RocksDbKvStore(std::unique_ptr<rocksdb::DB> db, std::string path, bool read_only)
+      : db_(std::move(db)), path_(std::move(path)), read_only_(read_only) {}
+
+  Status get(std::string_view key, std::string* value) const override {
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), slice(key), value);
+    if (s.IsNotFound()) return Status::not_found("key '" + std::string(key) + "'");
+    return from_rocks(s, path_, "get");
+  }
+
+  Status write(const WriteBatch& batch) override {
+    if (read_only_) return Status::invalid("store '" + path_ + "' was opened read-only");
+    rocksdb::WriteBatch wb;
+    for (const auto& m : batch.mutations()) {
+      switch (m.op) {
+        case WriteBatch::Op::kPut: wb.Put(slice(m.key), slice(m.value)); break;
+        case WriteBatch::Op::kDelete: wb.Delete(slice(m.key)); break;
+        case WriteBatch::Op::kDeletePrefix: {
+          std::string end = prefix_successor(m.key);
+          wb.DeleteRange(slice(m.key), end.empty() ? rocksdb::Slice("\xff\xff\xff\xff", 4) : slice(end));
+          break;
+        }
+      }
+    }
+    rocksdb::WriteOptions options;
+    options.sync = true;
+    return from_rocks(db_->Write(options, &wb), path_, "write");
+  }
+
+  Status scan(std::string_view prefix, const ScanFn& fn, std::string_view start) const override {
+    std::string upper = prefix_successor(prefix);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions options;
+    if (!upper.empty()) options.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
+    std::string_view first = start.empty() || start < prefix ? prefix : start;
+    for (it->Seek(slice(first)); it->Valid(); it->Next()) {
+      rocksdb::Slice k = it->key();
+      std::string_view key(k.data(), k.size());
+      if (key.substr(0, prefix.size()) != prefix) break;
+      rocksdb::Slice v = it->value();
+      if (!fn(key, std::string_view(v.data(), v.size()))) break;
+    }
+    return from_rocks(it->status(), path_, "scan");
+  }
+
+  Backend backend() const override { return Backend::kRocksDb; }
+  bool read_only() const override { return read_only_; }
+  const std::string& path() const override { return path_; }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::string path_;
+  bool read_only_;
+};
+
+rocksdb::Options make_options(const KvOpenOptions& open) {
+  rocksdb::Options options;
+  options.create_if_missing = !open.read_only && open.create_if_missing;
+  options.compression = rocksdb::kLZ4Compression;
+  options.max_open_files = 256;
+  options.keep_log_file_num = 2;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return options;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KvStore>> open_rocksdb_kv_store(const std::string& path, const KvOpenOptions& open) {
+  rocksdb::Options options = make_options(open);
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = open.read_only ? rocksdb::DB::OpenForReadOnly(options, path, &raw)
+                                     : rocksdb::DB::Open(options, path, &raw);
+  if (!s.ok()) return from_rocks(s, path, "open");
+  return std::unique_ptr<KvStore>(new RocksDbKvStore(std::unique_ptr<rocksdb::DB>(raw), path, open.read_only));
+}
+
+}  // namespace sccello
