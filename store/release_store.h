@@ -1,0 +1,48 @@
+// ReleaseStore: ontology releases kept in a Store (terms, edges, metadata) under `rel/`.
+// Importing one release is one atomic WriteBatch. Does not own the Store; same thread-safety.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/ontology.h"
+#include "graph/status.h"
+
+namespace sccello {
+
+class Store;
+
+struct ImportOptions {
+  std::string release_name;  // "" = from the file (OBO data-version date / JSON file name version)
+  bool replace = false;      // allow different content under an existing name
+};
+
+struct ImportOutcome {
+  ReleaseInfo info;
+  bool unchanged = false;      // identical content already stored under that name: nothing written
+  int64_t dropped_edges = 0;   // is_a edges to undefined terms (warned, dropped)
+  std::vector<std::string> warnings;
+};
+
+class ReleaseStore {
+ public:
+  explicit ReleaseStore(Store& store) : store_(&store) {}
+
+  // Stores `release` (its info.name must be set). Refuses a different content under an
+  // existing name unless options.replace.
+  Result<ImportOutcome> put(OntologyRelease release, const ImportOptions& options);
+  Result<std::vector<ReleaseInfo>> list() const;  // oldest import first
+  // "" resolves to the newest imported release; an unknown name lists the known ones.
+  Result<std::string> resolve(const std::string& name) const;
+  Result<ReleaseInfo> info(const std::string& name) const;
+  Result<OntologyRelease> load(const std::string& name) const;
+
+ private:
+  Store* store_;
+};
+
+// Parses a file by its extension (.obo, .json, .json.gz) into a release; the release name is
+// taken from the file unless options.release_name is set.
+Result<OntologyRelease> read_ontology_file(const std::string& path, const ImportOptions& options);
+
+}  // namespace sccello
