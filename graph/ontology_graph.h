@@ -21,6 +21,16 @@ namespace sccello {
 // Dense index of a term inside one OntologyGraph (0..num_terms()-1).
 using TermIndex = uint32_t;
 
+// A read-only view of a sorted run of TermIndex owned by an OntologyGraph (valid while it lives).
+struct TermSpan {
+  const TermIndex* first = nullptr;
+  const TermIndex* last = nullptr;
+  const TermIndex* begin() const { return first; }
+  const TermIndex* end() const { return last; }
+  size_t size() const { return static_cast<size_t>(last - first); }
+  bool empty() const { return first == last; }
+};
+
 struct GraphOptions {
   // Relations whose edges enter the graph. {"is_a"} is scCello's; {"is_a","part_of"} is common.
   std::vector<std::string> relations = {"is_a"};
@@ -57,6 +67,9 @@ class OntologyGraph {
   // Sorted by TermIndex.
   std::vector<TermIndex> ancestors(TermIndex t, bool include_self = false) const;
   std::vector<TermIndex> descendants(TermIndex t, bool include_self = false) const;
+  // Allocation-free views of the same lists (without self), for hot loops.
+  TermSpan ancestor_span(TermIndex t) const;
+  TermSpan descendant_span(TermIndex t) const;
   // True when `ancestor` is reachable from `t` upward, or equals it. O(1).
   bool is_ancestor(TermIndex ancestor, TermIndex t) const;
   // Length of the longest path from t up to a root (roots have depth 0).
@@ -69,15 +82,14 @@ class OntologyGraph {
 
  private:
   OntologyGraph() = default;
-  // Implementation data (closure bitsets, depth, id map, ...) lives in ontology_graph.cc's
-  // build(); members are declared there by the implementer of graph/.
-  friend struct OntologyGraphBuilder;
+  friend struct OntologyGraphBuilder;  // ontology_graph.cc: fills the members below
   Graph graph_;
   std::string release_name_;
   std::string content_hash_;
-  std::vector<Term> terms_;
-  struct Index;                            // id -> TermIndex, closure, depth
-  std::shared_ptr<const Index> index_;     // shared: copies of a graph are cheap
+  // Terms, id map, closure bitsets, sorted ancestor/descendant lists (CSR), depth. Shared and
+  // immutable: copies of a graph are cheap and the id map's string_views stay valid.
+  struct Index;
+  std::shared_ptr<const Index> index_;
 };
 
 }  // namespace sccello
