@@ -130,7 +130,10 @@ TermMigration follow(const TermId& id, const TermMigrator& primary, const TermMi
       return m;
     }
     if (!t && fallback) t = fallback->find(cur);
-    if (!t) break;
+    if (!t) {
+      if (cur != id) add_unique(&m.consider, {cur});  // replacement outside the target release
+      break;
+    }
     add_unique(&m.consider, t->consider);
     if (t->replaced_by.empty()) break;
     cur = t->replaced_by.front();

@@ -14,8 +14,9 @@
 namespace sccello {
 
 struct DiffOptions {
-  // Only terms whose id starts with this prefix are compared ("" compares every term).
-  std::string prefix = "CL:";
+  // Only terms whose id starts with this prefix are compared ("" = every term of the file,
+  // e.g. the CP: ids that cl-basic obsoleted into CL:).
+  std::string prefix;
   // Relations whose parents are compared for `parents_changed`.
   std::vector<std::string> relations = {"is_a"};
 };
@@ -60,7 +61,8 @@ struct TermMigration {
   TermId from;                  // the id asked about
   TermId to;                    // the live term in the target release ("" when unmapped)
   Kind kind = Kind::kUnmapped;
-  std::vector<TermId> consider; // hints when unmapped (from the obsolete records met)
+  std::vector<TermId> consider; // hints when unmapped: `consider` of the obsolete records met,
+                                // and replacements that are not terms of the target release
   std::vector<TermId> chain;    // replaced_by steps followed, starting at `from` (kReplaced)
 };
 

@@ -1,7 +1,10 @@
 // ReleaseStore: ontology releases kept in a Store (terms, edges, metadata) under `rel/`.
 // Importing one release is one atomic WriteBatch. Does not own the Store; same thread-safety.
+// Layout: rel/info/<name> (ReleaseInfo + import sequence), rel/content/<name> (one compact
+// record of all terms and edges: loading a release is one read), rel/seq (last sequence).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,9 @@ class Store;
 struct ImportOptions {
   std::string release_name;  // "" = from the file (OBO data-version date / JSON file name version)
   bool replace = false;      // allow different content under an existing name
+  // Test hook: called after the import's batch is staged, before it is written; an error
+  // aborts the import there (the store must be left unchanged).
+  std::function<Status()> before_commit;
 };
 
 struct ImportOutcome {
