@@ -6,7 +6,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "graph/status.h"
@@ -14,6 +17,7 @@
 namespace sccello {
 
 class Store;
+class WriteBatch;
 
 struct CellRecord {
   std::string dataset;
@@ -35,9 +39,19 @@ struct DatasetInfo {
   int64_t num_genes_mapped = 0;
   int64_t num_unmapped_cells = 0;  // cells without a CL term
   int64_t num_tokens = 0;
-  int64_t max_len = 0;
-  int64_t imported_at = 0;
-  std::string options_json;  // how it was tokenized
+  int64_t max_len = 0;        // the tokenizer's limit (tokens per cell including <cls>)
+  int64_t imported_at = 0;    // unix seconds
+  std::string options_json;   // how it was tokenized
+  int64_t longest_cell = 0;   // most tokens of one cell
+  std::string report_json;    // import report: gene mapping counts, label mapping, source matrix
+};
+
+// One row of a dataset's index: what stats, by-term and label spaces need.
+struct CellSummary {
+  std::string cell_id;
+  std::string term_id;
+  std::string label;
+  int32_t length = 0;
 };
 
 class Corpus {
@@ -57,8 +71,57 @@ class Corpus {
   Result<std::vector<std::string>> term_ids(const std::string& dataset) const;
   Status delete_dataset(const std::string& name);
 
+  // Per-cell summaries in order (cell id, term, label, length) without reading tokens.
+  Result<std::vector<CellSummary>> summaries(const std::string& dataset) const;
+  // Removes records of imports that never committed (killed midway). Returns how many.
+  Result<int64_t> sweep_orphans();
+  // Bytes the dataset's cell records take in the key-value space (keys + values).
+  Result<int64_t> stored_bytes(const std::string& dataset) const;
+
  private:
+  Result<std::string> generation(const std::string& dataset) const;  // cached manifest lookup
+  void forget(const std::string& dataset) const;
+
   Store* store_;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, std::string> generation_;  // dataset -> record prefix id
 };
+
+struct DatasetWriteOptions {
+  bool replace = false;  // allow replacing an existing dataset of that name (atomically)
+  size_t batch_bytes = 8 << 20;  // records are flushed in write batches of about this size
+};
+
+// Appends one dataset: cells are written under a fresh, unreferenced prefix as they come; commit()
+// makes them visible with one small batch (the manifest). Dropping the writer without commit()
+// leaves records that no reader sees and the next writer sweeps. One writer per store.
+class DatasetWriter {
+ public:
+  // Refuses an existing name unless options.replace; sweeps orphans of earlier killed imports.
+  static Result<std::unique_ptr<DatasetWriter>> begin(Store& store, const std::string& name,
+                                                      const DatasetWriteOptions& options);
+  ~DatasetWriter();
+  Status add(const CellRecord& cell);
+  // Writes the index and the manifest; `info` supplies everything but counts it can derive.
+  Status commit(DatasetInfo info);
+  int64_t num_cells() const { return num_cells_; }
+
+ private:
+  DatasetWriter(Store& store, std::string name, std::string generation, DatasetWriteOptions options)
+      : store_(&store), name_(std::move(name)), generation_(std::move(generation)), options_(options) {}
+  Status flush();
+  void add_to_index(const CellRecord& cell);
+  void close_index_chunk();
+
+  Store* store_;
+  std::string name_, generation_;
+  DatasetWriteOptions options_;
+  std::unique_ptr<WriteBatch> batch_;
+  std::string index_chunk_;
+  int64_t num_cells_ = 0, num_tokens_ = 0, max_len_ = 0, unmapped_ = 0;
+};
+
+// Values are stored as fixed point: round(value * 4096) in a uint16 (absolute error <= 1/8192).
+constexpr float kValueScale = 4096.0f;
 
 }  // namespace sccello

@@ -1,0 +1,64 @@
+// GeneVocab: scCello's gene vocabulary (Geneformer V1 token dictionary + <cls>), the per-gene
+// non-zero medians used to rank genes, and the symbol -> Ensembl tables used to map matrices
+// whose genes are named by symbol. Immutable after load; safe to share across threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "graph/status.h"
+
+namespace sccello {
+
+// How one matrix column (a var id) maps onto the vocabulary.
+struct GeneMapping {
+  enum class Kind { kMapped, kNotInVocab, kUnknownSymbol, kDuplicate, kEmpty };
+  Kind kind = Kind::kEmpty;
+  std::string ensembl_id;  // "" when the symbol is unknown
+  int32_t token = -1;      // >= 2 when mapped
+};
+
+class GeneVocab {
+ public:
+  static constexpr int32_t kPad = 0;
+  static constexpr int32_t kMask = 1;
+  static constexpr int32_t kCls = 25426;
+
+  // Reads token_dictionary.tsv, gene_median_dictionary.tsv, gene_symbol_to_ensembl.tsv and
+  // genes_homo_sapiens_gencode_v48.csv.gz from `dir`. Errors name the file and line.
+  static Result<GeneVocab> load(const std::string& dir);
+  // The vocab folder: SCCELLO_DATA_DIR/vocab, else data/vocab found upwards from `exe_hint`
+  // and the working directory. NotFound says to pass --vocab.
+  static Result<std::string> locate(const std::string& exe_hint);
+
+  int32_t size() const { return kCls + 1; }
+  int32_t token_of(const std::string& ensembl_id) const;  // -1 when absent
+  double median(int32_t token) const { return medians_[token]; }
+  const std::string& gene_id(int32_t token) const { return ids_[token]; }
+  std::string symbol(int32_t token) const;  // "" when none is known
+  // Ensembl id (version suffix stripped) for an Ensembl id or a symbol; "" when unknown.
+  std::string to_ensembl(const std::string& var_id) const;
+  // Maps one var id; duplicates are decided by the caller (VocabColumns).
+  GeneMapping map(const std::string& var_id) const;
+
+ private:
+  Status read_tokens(const std::string& path);
+  Status read_medians(const std::string& path);
+  Status read_symbols(const std::string& path);
+  Status read_gencode(const std::string& path);
+
+  std::vector<std::string> ids_;      // by token
+  std::vector<double> medians_;       // by token (0 for specials)
+  std::unordered_map<std::string, int32_t> token_by_id_;
+  std::unordered_map<std::string, std::string> ensembl_by_symbol_;  // Geneformer table first
+  std::unordered_map<std::string, std::string> gencode_by_symbol_;
+  std::unordered_map<std::string, std::string> symbol_by_ensembl_;
+};
+
+// "ENSG00000141510.17" -> "ENSG00000141510"; other strings unchanged.
+std::string strip_ensembl_version(const std::string& id);
+bool looks_like_ensembl(const std::string& id);
+
+}  // namespace sccello
