@@ -1,0 +1,65 @@
+// The only place that names LibTorch APIs which differ between 1.13 and 2.x: attention (fused
+// scaled_dot_product_attention from 2.0 on, written out before) and the autocast switches (renamed
+// in 2.4). Stateless helpers; AutocastScope is per thread, like autocast itself.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#define SCCELLO_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace sccello {
+
+// q, k, v: [B, heads, L, d]; key_keep: bool [B, 1, 1, L], true for real tokens, false for padding.
+// Returns softmax(q kᵀ / sqrt(d) masked) v: [B, heads, L, d]. Padding keys get weight exactly 0.
+inline at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                   const at::Tensor& key_keep, double dropout_p, bool training) {
+#if SCCELLO_TORCH_AT_LEAST(2, 0)
+  return at::scaled_dot_product_attention(q, k, v, key_keep, training ? dropout_p : 0.0, false);
+#else
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).mul_(scale);
+  scores.masked_fill_(key_keep.logical_not(), -std::numeric_limits<float>::infinity());
+  at::Tensor probs = at::softmax(scores, -1);
+  if (training && dropout_p > 0) probs = at::dropout(probs, dropout_p, true);
+  return at::matmul(probs, v);
+#endif
+}
+
+// Enables bf16 autocast on `device` for the lifetime of the scope (no-op when !enabled).
+class AutocastScope {
+ public:
+  AutocastScope(bool enabled, bool cuda) : enabled_(enabled), cuda_(cuda) {
+    if (enabled_) set(true);
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    set(false);
+    at::autocast::clear_cache();
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  void set(bool on) {
+#if SCCELLO_TORCH_AT_LEAST(2, 4)
+    const at::DeviceType device = cuda_ ? at::kCUDA : at::kCPU;
+    at::autocast::set_autocast_dtype(device, at::kBFloat16);
+    at::autocast::set_autocast_enabled(device, on);
+#else
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(on);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(on);
+    }
+#endif
+  }
+  bool enabled_;
+  bool cuda_;
+};
+
+}  // namespace sccello

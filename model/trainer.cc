@@ -1,0 +1,397 @@
+// The training loop: setup (release, data, provider, model, optimiser, resume), steps of
+// accumulated micro-batches, logging, validation and checkpoints.
+#include "model/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <nlohmann/json.hpp>
+#include <torch/nn/module.h>
+#include <torch/utils.h>
+
+#include "model/adamw.h"
+#include "model/batching.h"
+#include "model/encoder.h"
+#include "model/inference.h"
+#include "model/torch_compat.h"
+#include "model/train_step.h"
+#include "model/training_data.h"
+#include "plugins/target_registry.h"
+#include "store/kv_store.h"  // WriteBatch, needed complete by corpus.h
+#include "store/corpus.h"
+#include "store/store.h"
+#include "store/release_store.h"
+
+namespace sccello {
+
+namespace fs = std::filesystem;
+
+std::string TrainMetrics::to_json(const std::string& kind) const {
+  nlohmann::json j = {{"type", kind}, {"step", step}, {"lr", lr}, {"loss", loss}, {"mgp", mgp},
+                      {"intra", intra}, {"inter", inter}, {"reg", reg}, {"mgp_acc", mgp_acc},
+                      {"coherence_acc", coherence_acc}, {"cells_per_s", cells_per_s}, {"tokens_per_s", tokens_per_s}};
+  return j.dump();
+}
+
+Status check_device(const std::string& device) {
+  if (device == "cpu") return Status::ok();
+  if (device == "cuda") {
+    if (at::globalContext().hasCUDA()) return Status::ok();
+    return Status::unsupported("--device cuda: this sccello was built against a LibTorch without CUDA "
+                               "(rebuild with a CUDA LibTorch, or use --device cpu)");
+  }
+  return Status::invalid("--device must be cpu or cuda, not '" + device + "'");
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+TrainMetrics metrics_from(const LossTally& t, int64_t step, double lr, double seconds) {
+  TrainMetrics m;
+  const double mb = std::max<int64_t>(1, t.micro_batches);
+  m.step = step, m.lr = lr, m.loss = t.total / mb, m.mgp = t.mgp / mb, m.intra = t.intra / mb;
+  m.inter = t.inter / mb, m.reg = t.reg / mb;
+  m.mgp_acc = t.mgp_count ? static_cast<double>(t.mgp_correct) / t.mgp_count : 0.0;
+  m.coherence_acc = t.coh_count ? static_cast<double>(t.coh_correct) / t.coh_count : 0.0;
+  m.cells_per_s = seconds > 0 ? t.cells / seconds : 0.0;
+  m.tokens_per_s = seconds > 0 ? t.tokens / seconds : 0.0;
+  return m;
+}
+
+class TrainingRun {
+ public:
+  TrainingRun(Store& store, const TrainRequest& request) : store_(store), request_(request) {}
+  Result<TrainSummary> run();
+
+ private:
+  Status setup();
+  Status setup_release_and_data(const Checkpoint* resume);
+  Status setup_provider(const Checkpoint* resume);
+  Status setup_model(const Checkpoint* resume);
+  Status train_step(int64_t step);
+  Result<MicroBatch> make_micro_batch(int64_t micro_index, bool for_training);
+  const std::vector<std::vector<int64_t>>& epoch_batches(int64_t epoch);
+  Status fill_targets(const std::vector<int64_t>& labels, MicroBatch* batch) const;
+  Status checkpoint(int64_t step, const TrainMetrics& last);
+  TrainMetrics validate_now(int64_t step);
+  void log_step(int64_t step, const LossTally& tally, double seconds, double lr);
+  void say(const std::string& line) const {
+    if (request_.log) request_.log(line);
+  }
+
+  Store& store_;
+  TrainRequest request_;
+  RunConfig config_;
+  std::string release_name_, release_hash_, target_describe_, vocab_hash_;
+  OntologyRelease release_;
+  TrainingData data_;
+  std::unique_ptr<TargetProvider> provider_;
+  ScCelloModel model_{nullptr};
+  std::unique_ptr<AdamW> optimizer_;
+  std::vector<at::Tensor> params_;
+  int64_t start_step_ = 0, total_steps_ = 0, batches_per_epoch_ = 0;
+  int64_t cached_epoch_ = -1;
+  std::vector<std::vector<int64_t>> cached_batches_;
+  std::ofstream metrics_;
+  TrainSummary summary_;
+  LossTally window_;
+  Clock::time_point window_start_ = Clock::now(), run_start_ = Clock::now();
+};
+
+Status TrainingRun::setup_release_and_data(const Checkpoint* resume) {
+  ReleaseStore releases(store_);
+  SCCELLO_ASSIGN_OR_RETURN(release_name_, releases.resolve(config_.train.release));
+  SCCELLO_ASSIGN_OR_RETURN(release_, releases.load(release_name_));
+  release_hash_ = release_.info.content_hash;
+  if (resume && resume->meta.release_hash != release_hash_)
+    return Status::invalid("the checkpoint was trained against release " + resume->meta.release_name + " (" +
+                           resume->meta.release_hash + "), not " + release_name_ +
+                           "; resume under the same release or start a new run with --release");
+  Corpus corpus(store_);
+  SCCELLO_ASSIGN_OR_RETURN(data_, load_training_data(corpus, config_.train.datasets, release_, config_.train,
+                                                     resume ? &resume->meta.label_space : nullptr));
+  if (config_.train.losses.needs_labels() && data_.label_space.empty())
+    return Status::invalid("empty label space: no cell of the datasets has a CL term in release " + release_name_ +
+                           "; import labelled cells or train with --losses mgp");
+  return Status::ok();
+}
+
+Status TrainingRun::setup_provider(const Checkpoint* resume) {
+  if (!config_.train.losses.inter) return Status::ok();
+  TargetContext ctx;
+  ctx.store = &store_;
+  ctx.release = release_name_;
+  ctx.release_data = &release_;
+  ctx.label_space = data_.label_space;
+  ctx.threads = request_.threads;
+  ctx.use_cache = !store_.read_only();
+  SCCELLO_ASSIGN_OR_RETURN(provider_, make_target_provider(config_.train.target, ctx));
+  target_describe_ = provider_->describe();
+  if (resume && resume->meta.target_describe != target_describe_)
+    return Status::invalid("the checkpoint used targets " + resume->meta.target_describe + ", this run asks for " +
+                           target_describe_ + "; resume with the same --target");
+  return Status::ok();
+}
+
+Status TrainingRun::setup_model(const Checkpoint* resume) {
+  vocab_hash_ = vocabulary_fingerprint(config_.model);
+  if (resume && resume->meta.vocab_hash != vocab_hash_)
+    return Status::invalid("the checkpoint was trained with vocabulary " + resume->meta.vocab_hash +
+                           ", this build uses " + vocab_hash_);
+  model_ = ScCelloModel(config_.model, static_cast<int64_t>(data_.label_space.size()));
+  if (resume) SCCELLO_RETURN_IF_ERROR(load_model_tensors(model_, resume->tensors, request_.resume));
+  if (request_.device == "cuda") model_->to(at::Device(at::kCUDA));
+  NamedTensors named = model_tensors(model_);
+  for (auto& [name, p] : named) params_.push_back(p);
+  AdamWOptions adam{config_.train.adam_beta1, config_.train.adam_beta2, config_.train.adam_eps,
+                    config_.train.weight_decay};
+  optimizer_ = std::make_unique<AdamW>(named, adam);
+  if (resume) {
+    std::string missing;
+    NamedTensors on_device;
+    for (const auto& [name, t] : resume->tensors) on_device.emplace_back(name, t.to(params_[0].device()));
+    if (!optimizer_->load_state(on_device, &missing))
+      return Status::corruption(request_.resume + ": optimiser state '" + missing + "' missing or mis-shaped");
+    optimizer_->set_step(resume->meta.step);
+    start_step_ = resume->meta.step;
+  }
+  return Status::ok();
+}
+
+Status TrainingRun::setup() {
+  SCCELLO_RETURN_IF_ERROR(check_device(request_.device));
+  at::set_num_threads(std::max(1, request_.threads));
+  std::unique_ptr<Checkpoint> resume;
+  config_ = request_.config;
+  if (!request_.resume.empty()) {
+    SCCELLO_ASSIGN_OR_RETURN(std::string path, resolve_checkpoint_path(request_.resume));
+    SCCELLO_ASSIGN_OR_RETURN(Checkpoint ckpt, read_checkpoint(path));
+    resume = std::make_unique<Checkpoint>(std::move(ckpt));
+    config_ = resume->meta.config;
+    request_.resume = path;
+    say("resuming from " + path + " at step " + std::to_string(resume->meta.step));
+  }
+  SCCELLO_RETURN_IF_ERROR(validate(config_));
+  SCCELLO_RETURN_IF_ERROR(setup_release_and_data(resume.get()));
+  SCCELLO_RETURN_IF_ERROR(setup_provider(resume.get()));
+  SCCELLO_RETURN_IF_ERROR(setup_model(resume.get()));
+  const TrainConfig& t = config_.train;
+  const int64_t n = static_cast<int64_t>(data_.train.size());
+  batches_per_epoch_ = (n + t.batch_size - 1) / t.batch_size;
+  total_steps_ = t.steps > 0 ? t.steps : std::max<int64_t>(1, (t.epochs * batches_per_epoch_) / t.grad_accum);
+  if (resume && resume->meta.total_steps != total_steps_)
+    return Status::internal("resume: the step plan differs from the checkpoint's");
+  std::error_code ec;
+  fs::create_directories(request_.out_dir, ec);
+  metrics_.open((fs::path(request_.out_dir) / "metrics.jsonl").string(), resume ? std::ios::app : std::ios::trunc);
+  if (!metrics_) return Status::io_error("cannot write " + request_.out_dir + "/metrics.jsonl");
+  return Status::ok();
+}
+
+const std::vector<std::vector<int64_t>>& TrainingRun::epoch_batches(int64_t epoch) {
+  if (epoch != cached_epoch_) {
+    cached_batches_ = length_grouped_batches(data_.lengths, data_.train, config_.train.batch_size,
+                                             config_.train.group_megabatch, mix_seed(config_.train.seed, 1000 + epoch));
+    cached_epoch_ = epoch;
+  }
+  return cached_batches_;
+}
+
+Status TrainingRun::fill_targets(const std::vector<int64_t>& labels, MicroBatch* batch) const {
+  const int64_t b = static_cast<int64_t>(labels.size());
+  std::vector<int64_t> levels(b * b, 1);
+  std::vector<uint8_t> ancestor(b * b, 0);
+  std::vector<int64_t> rows;
+  std::vector<LabelIndex> mapped;
+  for (int64_t i = 0; i < b; ++i)
+    if (labels[i] >= 0) rows.push_back(i), mapped.push_back(static_cast<LabelIndex>(labels[i]));
+  if (provider_ && !mapped.empty()) {
+    SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> lv, provider_->levels(mapped));
+    SCCELLO_ASSIGN_OR_RETURN(std::vector<uint8_t> anc, provider_->ancestor_mask(mapped));
+    const size_t m = mapped.size();
+    for (size_t i = 0; i < m; ++i)
+      for (size_t j = 0; j < m; ++j) {
+        levels[rows[i] * b + rows[j]] = lv[i * m + j];
+        ancestor[rows[i] * b + rows[j]] = anc[i * m + j];
+      }
+  }
+  batch->levels = at::tensor(levels, at::kLong).view({b, b});
+  batch->ancestor = at::tensor(std::vector<int64_t>(ancestor.begin(), ancestor.end()), at::kLong).view({b, b}).ne(0);
+  return Status::ok();
+}
+
+// Micro-batch number `micro_index` of the run (epochs concatenated), masked with its own seed.
+Result<MicroBatch> TrainingRun::make_micro_batch(int64_t micro_index, bool for_training) {
+  const auto& batches = epoch_batches(micro_index / batches_per_epoch_);
+  PaddedBatch padded = pad_batch(data_.cells, batches[micro_index % batches_per_epoch_], config_.model.pad_id);
+  std::vector<int64_t> mlm = mask_tokens(padded, config_.model, config_.train.mask_prob,
+                                         mix_seed(mix_seed(config_.train.seed, 2), micro_index));
+  MicroBatch batch;
+  batch.ids = at::tensor(padded.ids, at::kLong).view({padded.batch, padded.length});
+  batch.mlm_labels = at::tensor(mlm, at::kLong).view({padded.batch, padded.length});
+  batch.labels = at::tensor(padded.labels, at::kLong);
+  if (config_.train.losses.inter) SCCELLO_RETURN_IF_ERROR(fill_targets(padded.labels, &batch));
+  if (request_.device == "cuda") {
+    auto cuda = at::Device(at::kCUDA);
+    batch.ids = batch.ids.to(cuda), batch.mlm_labels = batch.mlm_labels.to(cuda), batch.labels = batch.labels.to(cuda);
+    if (batch.levels.defined()) batch.levels = batch.levels.to(cuda), batch.ancestor = batch.ancestor.to(cuda);
+  }
+  return batch;
+}
+
+// One optimiser update over grad_accum micro-batches. The vocabulary keys (mlm_head over the whole
+// word table) are computed once per update: micro-batches accumulate into a detached leaf, whose
+// gradient is pushed through the head once at the end (the same gradient, 1/accum of the cost).
+Status TrainingRun::train_step(int64_t step) {
+  const TrainConfig& t = config_.train;
+  for (auto& p : params_) p.mutable_grad() = at::Tensor();
+  at::Tensor keys, keys_leaf;
+  if (t.losses.mgp) {
+    AutocastScope autocast(t.bf16, request_.device == "cuda");
+    keys = model_->vocabulary_keys();
+    keys_leaf = keys.detach().requires_grad_(true);
+  }
+  LossTally tally;
+  for (int64_t k = 0; k < t.grad_accum; ++k) {
+    const int64_t micro = step * t.grad_accum + k;
+    SCCELLO_ASSIGN_OR_RETURN(MicroBatch batch, make_micro_batch(micro, true));
+    at::manual_seed(mix_seed(mix_seed(t.seed, 3), micro) >> 1);  // dropout of this micro-batch
+    at::Tensor loss;
+    {
+      AutocastScope autocast(t.bf16, request_.device == "cuda");
+      loss = micro_batch_loss(model_, batch, t.losses, keys_leaf, &tally, nullptr);
+    }
+    if (request_.nan_at_step == step + 1) loss = loss * std::nan("");
+    if (!std::isfinite(loss.item<double>()))
+      return Status::internal("loss is not finite at step " + std::to_string(step + 1) + " (micro-batch " +
+                              std::to_string(k) + "); stopped. The last good checkpoint: " +
+                              (summary_.last_checkpoint.empty() ? "none yet" : summary_.last_checkpoint));
+    (loss / static_cast<double>(t.grad_accum)).backward();
+  }
+  if (keys.defined() && keys_leaf.grad().defined()) keys.backward(keys_leaf.grad());
+  clip_grad_norm(params_, t.clip_norm);
+  const double lr = t.lr * lr_multiplier(step, t.warmup_steps, total_steps_);
+  optimizer_->update(lr);
+  window_.add(tally);
+  if ((step + 1) % t.log_every == 0 || step + 1 == total_steps_) {
+    log_step(step + 1, window_, std::chrono::duration<double>(Clock::now() - window_start_).count(), lr);
+    window_ = LossTally();
+    window_start_ = Clock::now();
+  }
+  return Status::ok();
+}
+
+void TrainingRun::log_step(int64_t step, const LossTally& tally, double seconds, double lr) {
+  TrainMetrics m = metrics_from(tally, step, lr, seconds);
+  summary_.curve.push_back(m);
+  metrics_ << m.to_json("train") << "\n" << std::flush;
+  if (!request_.progress) return;
+  double elapsed = std::chrono::duration<double>(Clock::now() - run_start_).count();
+  double eta = elapsed / std::max<int64_t>(1, step - start_step_) * (total_steps_ - step);
+  std::fprintf(stderr,
+               "\rstep %lld/%lld loss %.4f (mgp %.3f intra %.3f inter %.3f reg %.3f) mgp_acc %.3f coh_acc %.3f "
+               "lr %.2e %.1f cells/s %.0f tok/s ETA %.0fs   ",
+               static_cast<long long>(step), static_cast<long long>(total_steps_), m.loss, m.mgp, m.intra, m.inter,
+               m.reg, m.mgp_acc, m.coherence_acc, m.lr, m.cells_per_s, m.tokens_per_s, eta);
+  std::fflush(stderr);
+}
+
+// MGP and coherence on the held-out cells (eval mode, fixed masks), batched like training.
+TrainMetrics TrainingRun::validate_now(int64_t step) {
+  TrainMetrics m;
+  m.step = step;
+  if (data_.val.empty()) return m;
+  LossConfig losses;
+  losses.inter = losses.reg = false;
+  losses.intra = !data_.label_space.empty();
+  model_->eval();
+  at::NoGradGuard no_grad;
+  LossTally tally;
+  auto batches = length_grouped_batches(data_.lengths, data_.val, config_.train.batch_size, 1, 7);
+  auto keys = model_->vocabulary_keys();
+  for (size_t i = 0; i < batches.size(); ++i) {
+    PaddedBatch padded = pad_batch(data_.cells, batches[i], config_.model.pad_id);
+    std::vector<int64_t> mlm = mask_tokens(padded, config_.model, config_.train.mask_prob, mix_seed(99, i));
+    MicroBatch batch;
+    batch.ids = at::tensor(padded.ids, at::kLong).view({padded.batch, padded.length}).to(keys.device());
+    batch.mlm_labels = at::tensor(mlm, at::kLong).view({padded.batch, padded.length}).to(keys.device());
+    batch.labels = at::tensor(padded.labels, at::kLong).to(keys.device());
+    AutocastScope autocast(config_.train.bf16, request_.device == "cuda");
+    micro_batch_loss(model_, batch, losses, keys, &tally, nullptr);
+  }
+  model_->train();
+  m = metrics_from(tally, step, 0.0, 0.0);
+  metrics_ << m.to_json("validation") << "\n" << std::flush;
+  return m;
+}
+
+Status TrainingRun::checkpoint(int64_t step, const TrainMetrics& last) {
+  CheckpointMeta meta;
+  meta.config = config_;
+  meta.release_name = release_name_;
+  meta.release_hash = release_hash_;
+  meta.target_describe = target_describe_;
+  meta.label_space = data_.label_space;
+  meta.vocab_hash = vocab_hash_;
+  meta.losses = config_.train.losses.enabled_list();
+  meta.step = step;
+  meta.total_steps = total_steps_;
+  meta.micro_batches = step * config_.train.grad_accum;
+  meta.metrics_json = last.to_json("train");
+  NamedTensors tensors = model_tensors(model_);
+  for (auto& entry : optimizer_->state()) tensors.push_back(entry);
+  std::string path = checkpoint_path(request_.out_dir, step);
+  SCCELLO_RETURN_IF_ERROR(write_checkpoint(path, meta, tensors, request_.checkpoint_write));
+  prune_checkpoints(request_.out_dir, config_.train.keep_last);
+  summary_.last_checkpoint = path;
+  return Status::ok();
+}
+
+Result<TrainSummary> TrainingRun::run() {
+  SCCELLO_RETURN_IF_ERROR(setup());
+  summary_.total_steps = total_steps_;
+  summary_.train_cells = static_cast<int64_t>(data_.train.size());
+  summary_.val_cells = static_cast<int64_t>(data_.val.size());
+  summary_.label_space = static_cast<int64_t>(data_.label_space.size());
+  summary_.unmapped_cells = data_.unmapped_cells;
+  summary_.migrated_cells = data_.migrated_cells;
+  summary_.release = release_name_, summary_.release_hash = release_hash_, summary_.target = target_describe_;
+  if (!request_.resume.empty()) summary_.last_checkpoint = request_.resume;
+  model_->train();
+  int64_t step = start_step_;
+  while (step < total_steps_) {
+    SCCELLO_RETURN_IF_ERROR(train_step(step));
+    ++step;
+    bool stop = request_.stop_after_step > 0 && step >= request_.stop_after_step;
+    if (step % config_.train.checkpoint_every == 0 || step == total_steps_ || stop) {
+      TrainMetrics last = summary_.curve.empty() ? TrainMetrics{} : summary_.curve.back();
+      SCCELLO_RETURN_IF_ERROR(checkpoint(step, last));
+    }
+    if (stop) break;
+  }
+  if (request_.progress) std::fprintf(stderr, "\n");
+  summary_.steps_done = step;
+  summary_.validation = validate_now(step);
+  return summary_;
+}
+
+}  // namespace
+
+Result<TrainSummary> train_model(Store& store, const TrainRequest& request) {
+  try {
+    TrainingRun run(store, request);
+    return run.run();
+  } catch (const std::exception& e) {
+    return Status::internal(std::string("training failed: ") + e.what());
+  }
+}
+
+}  // namespace sccello

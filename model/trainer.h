@@ -1,0 +1,56 @@
+// Trainer: scCello pre-training on corpus datasets against one ontology release, with targets
+// served live by a TargetProvider. AdamW + linear warmup/decay, gradient accumulation and
+// clipping, length-grouped batches, optional bf16 autocast; per-log-step metrics on a progress line
+// and in <out>/metrics.jsonl; atomic checkpoints every N steps and at the end (keep last K);
+// exact resume. Runs on the calling thread (LibTorch intra-op threads as requested).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "graph/status.h"
+#include "model/checkpoint.h"
+#include "model/model_config.h"
+
+namespace sccello {
+
+class Store;
+
+struct TrainRequest {
+  RunConfig config;
+  std::string out_dir = "sccello-run";
+  std::string resume;          // a checkpoint file or a training directory; "" = fresh start
+  std::string device = "cpu";  // cpu | cuda
+  int threads = 1;             // LibTorch intra-op threads
+  bool progress = false;       // live progress line on stderr (TTY)
+  std::function<void(const std::string&)> log;  // human-readable lines (may be empty)
+  // Test hooks.
+  CheckpointWriteOptions checkpoint_write;
+  int64_t stop_after_step = 0;  // > 0: stop after this step (with a checkpoint), as if interrupted
+  int64_t nan_at_step = 0;      // > 0: make the loss NaN at this step (1-based)
+};
+
+// One logged (or validation) line of metrics.
+struct TrainMetrics {
+  int64_t step = 0;
+  double lr = 0, loss = 0, mgp = 0, intra = 0, inter = 0, reg = 0;
+  double mgp_acc = 0, coherence_acc = 0, cells_per_s = 0, tokens_per_s = 0;
+  std::string to_json(const std::string& kind) const;
+};
+
+struct TrainSummary {
+  int64_t steps_done = 0, total_steps = 0;
+  int64_t train_cells = 0, val_cells = 0, label_space = 0, unmapped_cells = 0, migrated_cells = 0;
+  std::vector<TrainMetrics> curve;   // every logged step of this run
+  TrainMetrics validation;           // at the end (step = steps_done)
+  std::string last_checkpoint;
+  std::string release, release_hash, target;
+};
+
+Result<TrainSummary> train_model(Store& store, const TrainRequest& request);
+
+// "cpu" or "cuda" (a clear error when this LibTorch has no CUDA); sets the thread count.
+Status check_device(const std::string& device);
+
+}  // namespace sccello
