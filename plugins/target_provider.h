@@ -39,13 +39,32 @@ class TargetProvider {
   virtual Result<std::vector<float>> raw_row(LabelIndex label) const = 0;
   // Labels b with level(anchor, b) < level and not an ancestor-or-self of anchor.
   virtual Result<std::vector<LabelIndex>> negatives(LabelIndex anchor, int32_t level) const = 0;
+
+  // --- Added conveniences (defaults build on the calls above) ---
+  // Raw row in double precision (PPR parity checks, `targets matrix --raw`).
+  virtual Result<std::vector<double>> raw_row_f64(LabelIndex label) const;
+  // The trainer's per-batch call: n x n levels and ancestor mask written into caller buffers
+  // (n = labels.size(); either pointer may be null). One lock, no allocation per pair.
+  virtual Status batch_targets(const std::vector<LabelIndex>& labels, int32_t* levels_out,
+                               uint8_t* mask_out) const;
+  // Computes (or loads from the cache) the rows of every label now, e.g. before training.
+  virtual Status precompute() const { return Status::ok(); }
+  // Position of a term in the label space, or -1.
+  LabelIndex label_of(const TermId& id) const;
 };
 
 // Where a provider gets its graph and cache from.
 struct TargetContext {
   Store* store = nullptr;          // may be null: no persistent cache
   std::string release;             // release name in the store ("" = newest)
-  std::vector<TermId> label_space; // ordered; terms absent from the release get level 1, no ancestors
+  // Ordered. A term of the release that is not a node of the provider's graph gets level 1 with
+  // everyone and no ancestors; a term absent from (or obsolete in) the release is an error that
+  // names it and suggests `sccello ontology migrate`. Empty: the graph's nodes (release order).
+  std::vector<TermId> label_space;
+  // Added: a release given in memory (tests, benches) instead of loading `release` from `store`.
+  const OntologyRelease* release_data = nullptr;
+  int threads = 1;                 // worker threads for computing rows (<= 0: hardware)
+  bool use_cache = true;           // false: never read or write the store's cache area
 };
 
 }  // namespace sccello

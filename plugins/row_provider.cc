@@ -1,0 +1,221 @@
+// RowTargetProvider: row table, cache use and the pairwise views (see row_provider.h).
+#include "plugins/row_provider.h"
+
+#include <algorithm>
+
+#include "store/store.h"
+
+namespace sccello {
+
+RowTargetProvider::RowTargetProvider(std::string describe, std::shared_ptr<const OntologyGraph> isa,
+                                     std::unique_ptr<RowKernel> kernel, const TargetBinding& binding)
+    : describe_(std::move(describe)), isa_(std::move(isa)), kernel_(std::move(kernel)),
+      release_(binding.release), labels_(binding.label_space), threads_(binding.threads) {
+  const size_t n = isa_->num_terms();
+  if (labels_.empty()) {  // default label space: the graph's nodes
+    for (TermIndex t = 0; t < n; ++t) {
+      if (kernel_->is_node(t)) labels_.push_back(isa_->id_of(t));
+    }
+  }
+  for (const TermId& id : labels_) {
+    auto t = isa_->index_of(id);
+    label_term_.push_back(t ? static_cast<int64_t>(*t) : -1);
+  }
+  if (binding.use_cache && binding.store && kernel_->cacheable() && !release_->info.content_hash.empty()) {
+    store_ = binding.store;
+  }
+  cache_key_ = {release_->info.content_hash, describe_, n};
+  auto empty = std::make_shared<TargetRow>();
+  empty->raw.assign(n, 0.0);
+  empty->level.assign(n, 1);
+  empty_row_ = std::move(empty);
+  rows_.resize(n);
+}
+
+TargetProviderStats RowTargetProvider::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+Status RowTargetProvider::check_labels(const std::vector<LabelIndex>& labels) const {
+  for (LabelIndex l : labels) {
+    if (l < 0 || static_cast<size_t>(l) >= labels_.size()) {
+      return Status::invalid("label index " + std::to_string(l) + " outside the label space of " +
+                             std::to_string(labels_.size()) + " terms");
+    }
+  }
+  return Status::ok();
+}
+
+std::shared_ptr<const TargetRow> RowTargetProvider::make_row(const double* raw) const {
+  const size_t n = isa_->num_terms();
+  auto row = std::make_shared<TargetRow>();
+  row->raw.assign(raw, raw + n);
+  row->level.resize(n);
+  for (TermIndex t = 0; t < n; ++t) {
+    int32_t lv = kernel_->is_node(t) ? kernel_->level(raw[t]) : 1;
+    row->level[t] = static_cast<uint8_t>(std::clamp(lv, 1, 255));
+  }
+  return row;
+}
+
+Status RowTargetProvider::load_from_cache(std::vector<TermIndex>* missing) const {
+  TargetCache cache(*store_);
+  std::vector<TermIndex> still;
+  std::vector<double> raw;
+  for (TermIndex t : *missing) {
+    SCCELLO_ASSIGN_OR_RETURN(CacheLookup found, cache.get(cache_key_, isa_->id_of(t), &raw));
+    if (found == CacheLookup::kHit) {
+      rows_[t] = make_row(raw.data());
+      ++stats_.rows_loaded;
+      continue;
+    }
+    if (found == CacheLookup::kStale) ++stats_.stale_entries;
+    still.push_back(t);
+  }
+  missing->swap(still);
+  return Status::ok();
+}
+
+Status RowTargetProvider::compute_rows(const std::vector<TermIndex>& missing) const {
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<double> raw, kernel_->compute(missing, threads_));
+  const size_t n = isa_->num_terms();
+  std::vector<TermId> ids;
+  for (size_t i = 0; i < missing.size(); ++i) {
+    rows_[missing[i]] = make_row(raw.data() + i * n);
+    ids.push_back(isa_->id_of(missing[i]));
+  }
+  stats_.rows_computed += static_cast<int64_t>(missing.size());
+  if (store_ && !store_->read_only()) {
+    SCCELLO_RETURN_IF_ERROR(TargetCache(*store_).put(cache_key_, ids, raw.data()));
+  }
+  return Status::ok();
+}
+
+Status RowTargetProvider::ensure_rows(const std::vector<int64_t>& terms) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<TermIndex> missing;
+  for (int64_t t : terms) {
+    if (t < 0 || rows_[t] || !kernel_->is_node(static_cast<TermIndex>(t))) continue;
+    if (std::find(missing.begin(), missing.end(), t) == missing.end()) missing.push_back(t);
+  }
+  if (missing.empty()) return Status::ok();
+  if (store_) SCCELLO_RETURN_IF_ERROR(load_from_cache(&missing));
+  if (missing.empty()) return Status::ok();
+  return compute_rows(missing);
+}
+
+const TargetRow* RowTargetProvider::row_of_term(int64_t t) const {
+  if (t < 0 || !kernel_->is_node(static_cast<TermIndex>(t))) return empty_row_.get();
+  return rows_[t].get();
+}
+
+Result<std::shared_ptr<const TargetRow>> RowTargetProvider::row(LabelIndex label) const {
+  SCCELLO_RETURN_IF_ERROR(check_labels({label}));
+  const int64_t t = label_term_[label];
+  SCCELLO_RETURN_IF_ERROR(ensure_rows({t}));
+  if (t < 0 || !kernel_->is_node(static_cast<TermIndex>(t))) return empty_row_;
+  std::lock_guard<std::mutex> lock(mu_);
+  return rows_[t];
+}
+
+Status RowTargetProvider::batch_targets(const std::vector<LabelIndex>& labels, int32_t* levels_out,
+                                        uint8_t* mask_out) const {
+  SCCELLO_RETURN_IF_ERROR(check_labels(labels));
+  const size_t n = labels.size();
+  std::vector<int64_t> terms(n);
+  for (size_t i = 0; i < n; ++i) terms[i] = label_term_[labels[i]];
+  if (levels_out) {
+    SCCELLO_RETURN_IF_ERROR(ensure_rows(terms));
+    for (size_t i = 0; i < n; ++i) {
+      const TargetRow* r = row_of_term(terms[i]);
+      int32_t* out = levels_out + i * n;
+      for (size_t j = 0; j < n; ++j) out[j] = terms[j] < 0 ? 1 : r->level[terms[j]];
+    }
+  }
+  if (mask_out) {
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) {
+        const bool self = labels[i] == labels[j];
+        const bool anc = terms[i] >= 0 && terms[j] >= 0 &&
+                         isa_->is_ancestor(static_cast<TermIndex>(terms[j]), static_cast<TermIndex>(terms[i]));
+        mask_out[i * n + j] = (self || anc) ? 1 : 0;
+      }
+    }
+  }
+  return Status::ok();
+}
+
+Result<std::vector<int32_t>> RowTargetProvider::levels(const std::vector<LabelIndex>& labels) const {
+  std::vector<int32_t> out(labels.size() * labels.size());
+  SCCELLO_RETURN_IF_ERROR(batch_targets(labels, out.data(), nullptr));
+  return out;
+}
+
+Result<std::vector<uint8_t>> RowTargetProvider::ancestor_mask(const std::vector<LabelIndex>& labels) const {
+  std::vector<uint8_t> out(labels.size() * labels.size());
+  SCCELLO_RETURN_IF_ERROR(batch_targets(labels, nullptr, out.data()));
+  return out;
+}
+
+Result<std::vector<double>> RowTargetProvider::raw_row_f64(LabelIndex label) const {
+  SCCELLO_ASSIGN_OR_RETURN(std::shared_ptr<const TargetRow> r, row(label));
+  std::vector<double> out(labels_.size(), 0.0);
+  for (size_t j = 0; j < labels_.size(); ++j) {
+    if (label_term_[j] >= 0) out[j] = r->raw[label_term_[j]];
+  }
+  return out;
+}
+
+Result<std::vector<float>> RowTargetProvider::raw_row(LabelIndex label) const {
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<double> r, raw_row_f64(label));
+  return std::vector<float>(r.begin(), r.end());
+}
+
+Result<std::vector<LabelIndex>> RowTargetProvider::negatives(LabelIndex anchor, int32_t level) const {
+  SCCELLO_ASSIGN_OR_RETURN(std::shared_ptr<const TargetRow> r, row(anchor));
+  const int64_t ta = label_term_[anchor];
+  std::vector<LabelIndex> out;
+  for (size_t j = 0; j < labels_.size(); ++j) {
+    const int64_t tb = label_term_[j];
+    const int32_t lv = tb < 0 ? 1 : r->level[tb];
+    const bool anc = static_cast<LabelIndex>(j) == anchor ||
+                     (ta >= 0 && tb >= 0 && isa_->is_ancestor(static_cast<TermIndex>(tb), static_cast<TermIndex>(ta)));
+    if (lv < level && !anc) out.push_back(static_cast<LabelIndex>(j));
+  }
+  return out;
+}
+
+Status RowTargetProvider::precompute() const {
+  return ensure_rows(label_term_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TargetProvider defaults (declared in target_provider.h).
+
+Result<std::vector<double>> TargetProvider::raw_row_f64(LabelIndex label) const {
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<float> r, raw_row(label));
+  return std::vector<double>(r.begin(), r.end());
+}
+
+Status TargetProvider::batch_targets(const std::vector<LabelIndex>& labels, int32_t* levels_out,
+                                     uint8_t* mask_out) const {
+  const size_t n = labels.size();
+  if (levels_out) {
+    SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> lv, levels(labels));
+    std::copy(lv.begin(), lv.end(), levels_out);
+  }
+  if (mask_out) {
+    SCCELLO_ASSIGN_OR_RETURN(std::vector<uint8_t> m, ancestor_mask(labels));
+    std::copy(m.begin(), m.begin() + n * n, mask_out);
+  }
+  return Status::ok();
+}
+
+LabelIndex TargetProvider::label_of(const TermId& id) const {
+  const auto& space = label_space();
+  auto it = std::find(space.begin(), space.end(), id);
+  return it == space.end() ? -1 : static_cast<LabelIndex>(it - space.begin());
+}
+
+}  // namespace sccello

@@ -1,0 +1,94 @@
+// RowTargetProvider: a TargetProvider built on a RowKernel (the part that differs between
+// providers: raw similarity rows over the terms of one OntologyGraph and the raw -> level map).
+// Levels, ancestor masks, negatives and caching are shared here: rows are computed on first use
+// in one batch, kept in memory and in the store's TargetCache. Thread-safe (one mutex).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "graph/ontology_graph.h"
+#include "plugins/target_registry.h"
+#include "store/target_cache.h"
+
+namespace sccello {
+
+class RowKernel {
+ public:
+  virtual ~RowKernel() = default;
+  // Raw rows of `sources` (nodes) over every term of the graph, row-major sources.size() x num_terms.
+  virtual Result<std::vector<double>> compute(const std::vector<TermIndex>& sources, int threads) const = 0;
+  // Integer level (>= 1) of a raw value.
+  virtual int32_t level(double raw) const = 0;
+  // Whether a term takes part in the provider's graph; others get level 1 with everyone.
+  virtual bool is_node(TermIndex t) const = 0;
+  // Whether rows are worth keeping in the store.
+  virtual bool cacheable() const { return true; }
+};
+
+// One source term's row, by TermIndex of the provider's graph.
+struct TargetRow {
+  std::vector<double> raw;
+  std::vector<uint8_t> level;  // kernel level, 1 for terms that are not nodes, clamped to 255
+};
+
+struct TargetProviderStats {
+  int64_t rows_computed = 0;  // by the kernel
+  int64_t rows_loaded = 0;    // from the store's cache
+  int64_t stale_entries = 0;  // cache entries of another describe() (recomputed, overwritten)
+};
+
+class RowTargetProvider : public TargetProvider {
+ public:
+  // `isa` is the directed is_a graph of the release (ancestor masks); the kernel's graph must
+  // index terms identically (same prefix and node filter).
+  RowTargetProvider(std::string describe, std::shared_ptr<const OntologyGraph> isa,
+                    std::unique_ptr<RowKernel> kernel, const TargetBinding& binding);
+
+  std::string describe() const override { return describe_; }
+  const std::vector<TermId>& label_space() const override { return labels_; }
+  Result<std::vector<int32_t>> levels(const std::vector<LabelIndex>& labels) const override;
+  Result<std::vector<uint8_t>> ancestor_mask(const std::vector<LabelIndex>& labels) const override;
+  Result<std::vector<float>> raw_row(LabelIndex label) const override;
+  Result<std::vector<double>> raw_row_f64(LabelIndex label) const override;
+  Result<std::vector<LabelIndex>> negatives(LabelIndex anchor, int32_t level) const override;
+  Status batch_targets(const std::vector<LabelIndex>& labels, int32_t* levels_out,
+                       uint8_t* mask_out) const override;
+  Status precompute() const override;
+
+  // The row of a label (loaded or computed on first use). Never null: non-nodes share a row of
+  // zeros and level 1.
+  Result<std::shared_ptr<const TargetRow>> row(LabelIndex label) const;
+  TargetProviderStats stats() const;
+  const OntologyGraph& isa_graph() const { return *isa_; }
+  // TermIndex of each label (-1 when the term is not in the graph at all).
+  const std::vector<int64_t>& label_terms() const { return label_term_; }
+
+ private:
+  Status check_labels(const std::vector<LabelIndex>& labels) const;
+  // Fills rows_ for the given terms: memory, then cache, then one kernel batch.
+  Status ensure_rows(const std::vector<int64_t>& terms) const;
+  Status load_from_cache(std::vector<TermIndex>* missing) const;
+  Status compute_rows(const std::vector<TermIndex>& missing) const;
+  std::shared_ptr<const TargetRow> make_row(const double* raw) const;
+  const TargetRow* row_of_term(int64_t t) const;  // REQUIRES: ensure_rows done, lock held or rows immutable
+
+  std::string describe_;
+  std::shared_ptr<const OntologyGraph> isa_;
+  std::unique_ptr<RowKernel> kernel_;
+  std::shared_ptr<const OntologyRelease> release_;
+  std::vector<TermId> labels_;
+  std::vector<int64_t> label_term_;
+  Store* store_ = nullptr;
+  int threads_ = 1;
+  TargetCacheKey cache_key_;
+  std::shared_ptr<const TargetRow> empty_row_;
+
+  mutable std::mutex mu_;
+  mutable std::vector<std::shared_ptr<const TargetRow>> rows_;  // by TermIndex
+  mutable TargetProviderStats stats_;
+};
+
+}  // namespace sccello
