@@ -41,23 +41,34 @@ Result<std::vector<StoredInfo>> scan_infos(const KvStore& kv) {
   return out;
 }
 
-// Drops is_a edges whose parent is not a term of the release; returns how many.
-int64_t drop_undefined_is_a(OntologyRelease* release, std::vector<std::string>* warnings) {
+// Drops is_a edges whose parent is not a term of the release, and is_a edges from a term to
+// itself (the 2025-01-08 cellxgene JSON lists CL:4047034 among its own ancestors); returns how
+// many, with one warning per kind.
+int64_t drop_unusable_is_a(OntologyRelease* release, std::vector<std::string>* warnings) {
   std::unordered_set<std::string> defined;
   for (const Term& t : release->terms) defined.insert(t.id);
-  int64_t dropped = 0;
-  std::string example;
-  auto undefined = [&](const Edge& e) {
-    if (e.relation != "is_a" || defined.count(e.parent)) return false;
-    if (dropped++ == 0) example = e.child + " is_a " + e.parent;
+  int64_t undefined = 0, self = 0;
+  std::string undefined_example, self_example;
+  auto unusable = [&](const Edge& e) {
+    if (e.relation != "is_a") return false;
+    if (e.child == e.parent) {
+      if (self++ == 0) self_example = e.child;
+      return true;
+    }
+    if (defined.count(e.parent)) return false;
+    if (undefined++ == 0) undefined_example = e.child + " is_a " + e.parent;
     return true;
   };
   auto& edges = release->edges;
-  edges.erase(std::remove_if(edges.begin(), edges.end(), undefined), edges.end());
-  if (dropped > 0)
-    warnings->push_back(std::to_string(dropped) + " is_a edge(s) point to terms not defined in '" +
-                        release->info.source_file + "' and were dropped (first: " + example + ")");
-  return dropped;
+  edges.erase(std::remove_if(edges.begin(), edges.end(), unusable), edges.end());
+  const std::string& file = release->info.source_file;
+  if (undefined > 0)
+    warnings->push_back(std::to_string(undefined) + " is_a edge(s) point to terms not defined in '" + file +
+                        "' and were dropped (first: " + undefined_example + ")");
+  if (self > 0)
+    warnings->push_back(std::to_string(self) + " is_a edge(s) from a term to itself in '" + file +
+                        "' were dropped (first: " + self_example + ")");
+  return undefined + self;
 }
 
 void fill_counts(OntologyRelease* release) {
@@ -86,7 +97,7 @@ Result<ImportOutcome> ReleaseStore::put(OntologyRelease release, const ImportOpt
   const std::string name = release.info.name;
   SCCELLO_RETURN_IF_ERROR(check_name(name));
   ImportOutcome outcome;
-  outcome.dropped_edges = drop_undefined_is_a(&release, &outcome.warnings);
+  outcome.dropped_edges = drop_unusable_is_a(&release, &outcome.warnings);
   fill_counts(&release);
   SCCELLO_ASSIGN_OR_RETURN(std::vector<StoredInfo> known, scan_infos(store_->kv()));
   uint64_t sequence = 0;

@@ -26,7 +26,7 @@ struct ImportOptions {
 struct ImportOutcome {
   ReleaseInfo info;
   bool unchanged = false;      // identical content already stored under that name: nothing written
-  int64_t dropped_edges = 0;   // is_a edges to undefined terms (warned, dropped)
+  int64_t dropped_edges = 0;   // is_a edges to undefined terms or to the term itself (warned, dropped)
   std::vector<std::string> warnings;
 };
 

@@ -59,7 +59,13 @@ TEST_P(ReleaseStoreTest, ImportsAllBundledReleasesAndListsThemInOrder) {
     auto out = releases.put(file(f), {});
     ASSERT_TRUE(out.is_ok()) << out.status().to_string();
     EXPECT_FALSE(out->unchanged);
-    EXPECT_EQ(out->dropped_edges, 0);
+    // The 2025-01-08 JSON lists CL:4047034 among its own ancestors: that self is_a is dropped.
+    bool is_2025 = std::string(f).find("2025") != std::string::npos;
+    EXPECT_EQ(out->dropped_edges, is_2025 ? 1 : 0) << f;
+    if (is_2025) {
+      ASSERT_EQ(out->warnings.size(), 1u);
+      EXPECT_NE(out->warnings[0].find("CL:4047034"), std::string::npos) << out->warnings[0];
+    }
     EXPECT_EQ(out->info.content_hash.size(), 64u);
   }
   auto list = releases.list().value();
@@ -70,7 +76,9 @@ TEST_P(ReleaseStoreTest, ImportsAllBundledReleasesAndListsThemInOrder) {
   EXPECT_EQ(list[1].num_obsolete, 160);
   EXPECT_EQ(list[1].num_edges, 5630);
   EXPECT_EQ(list[1].source_file, "cl-basic-2022-12-15.obo");
+  EXPECT_EQ(list[3].num_edges, 4035 - 1);
   EXPECT_EQ(releases.resolve("").value(), "2025-01-08");
+  EXPECT_TRUE(OntologyGraph::build(releases.load("").value()).is_ok());
   auto unknown = releases.resolve("1999-01-01");
   ASSERT_FALSE(unknown.is_ok());
   EXPECT_NE(unknown.status().message().find("2021-12-16, 2022-12-15"), std::string::npos);
