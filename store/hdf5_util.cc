@@ -204,8 +204,7 @@ Status read_strings(hid_t dataset, int64_t first, int64_t count, std::vector<std
     return Status::ok();
   }
   size_t size = H5Tget_size(type.get());
-  H5Tset_size(mem.get(), size);
-  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  mem = Handle(H5Tcopy(type.get()));  // same size, padding and character set: no conversion
   std::vector<char> buf(size * count);
   if (H5Dread(dataset, mem.get(), ms.get(), fs.get(), H5P_DEFAULT, buf.data()) < 0)
     return Status::corruption(what + ": read failed (the file may be truncated or corrupt)");

@@ -32,12 +32,14 @@ struct GeneMapReport {
 // Reusable per-thread buffers of one tokenize() call.
 struct TokenizeScratch {
   struct Item {
-    double rank;
-    int32_t col;
+    double rank;   // v / median
+    int32_t col;   // column in the matrix (tie order)
     int32_t token;
-    double norm;
+    float count;
   };
   std::vector<Item> items;
+  std::vector<uint64_t> keys, swap;  // (descending float rank << 32) | item position
+  std::vector<float> log_cache;      // log1p(v) for small integer counts of the current cell
 };
 
 class Tokenizer {

@@ -1,0 +1,204 @@
+// Single-cell pipeline benchmarks: tokenization throughput (vs. the numpy per-cell reference,
+// bench/tokenize_numpy.py, on the same file), pbmc3k import end to end, sequential and random
+// corpus reads, and the peak RSS of importing a 50k-cell h5ad resampled from pbmc3k (built by
+// bench/make_resampled_h5ad.py into $TMPDIR on first use; not committed).
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "store/cell_import.h"
+#include "store/corpus.h"
+#include "store/store.h"
+
+namespace sccello {
+namespace {
+
+const std::string kData = SCCELLO_DATA_DIR;
+const std::string kPbmc3k = kData + "/cells/pbmc3k_seurat/pbmc3k_seurat.h5ad";
+const std::string kPbmc4k = kData + "/cells/pbmc4k_soupx/pbmc4k_soupx.h5ad";
+
+// Debian's python3 (with python3-numpy/scipy/h5py) rather than a virtualenv's, when present.
+std::string python() { return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
+
+std::string tmp_dir() {
+  const char* t = std::getenv("TMPDIR");
+  return t && *t ? t : "/tmp";
+}
+
+const GeneVocab& vocab() {
+  static GeneVocab v = GeneVocab::load(kData + "/vocab").value();
+  return v;
+}
+
+// All of pbmc3k's rows in memory, so that only tokenization is timed.
+struct Matrix {
+  std::vector<std::string> genes;
+  std::vector<RowBlock> blocks;
+  int64_t cells = 0;
+};
+
+const Matrix& pbmc3k_rows() {
+  static Matrix m = [] {
+    Matrix out;
+    auto reader = open_h5ad(kPbmc3k, {}).value();
+    out.genes = reader->gene_ids();
+    RowBlock b;
+    while (reader->next_block(1024, &b)) out.blocks.push_back(b);
+    out.cells = reader->num_cells();
+    return out;
+  }();
+  return m;
+}
+
+void BM_TokenizePbmc3k(benchmark::State& state) {
+  const Matrix& m = pbmc3k_rows();
+  Tokenizer tok(vocab(), m.genes, TokenizerOptions{});
+  TokenizeScratch scratch;
+  std::vector<int32_t> tokens;
+  std::vector<float> values;
+  int64_t total_tokens = 0;
+  for (auto _ : state) {
+    for (const RowBlock& b : m.blocks)
+      for (int64_t r = 0; r < b.num_rows(); ++r) {
+        int64_t s = b.indptr[r];
+        tok.tokenize(b.indices.data() + s, b.data.data() + s, b.indptr[r + 1] - s, &scratch, &tokens, &values);
+        total_tokens += static_cast<int64_t>(tokens.size());
+      }
+  }
+  state.SetItemsProcessed(state.iterations() * m.cells);
+  state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(total_tokens), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TokenizePbmc3k)->Unit(benchmark::kMillisecond);
+
+// The numpy/scipy per-cell reference on the same file, run once; reports its cells/s.
+void BM_NumpyReferencePbmc3k(benchmark::State& state) {
+  std::string script = std::string(SCCELLO_DATA_DIR) + "/../bench/tokenize_numpy.py";
+  std::string cmd = python() + " " + script + " " + kPbmc3k + " " + kData + "/vocab " + tmp_dir() +
+                    "/sccello_numpy_tokens.tsv 2>&1";
+  double rate = 0;
+  for (auto _ : state) {
+    FILE* p = popen(cmd.c_str(), "r");
+    char line[512];
+    while (p && std::fgets(line, sizeof line, p)) {
+      const char* eq = std::strstr(line, "= ");
+      if (std::strstr(line, "cells/s") && eq) rate = std::atof(eq + 2);
+    }
+    if (p) pclose(p);
+  }
+  if (rate == 0) state.SkipWithError("python3 with numpy, scipy and h5py is needed (apt: python3-scipy python3-h5py)");
+  state.counters["numpy_cells_per_s"] = rate;
+}
+BENCHMARK(BM_NumpyReferencePbmc3k)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+std::unique_ptr<Store> fresh_store(const std::string& name, Backend backend) {
+  std::string path = tmp_dir() + "/" + name;
+  std::filesystem::remove_all(path);
+  StoreOptions o;
+  o.path = path;
+  o.backend = backend;
+  return Store::open(o).value();
+}
+
+void BM_ImportPbmc3k(benchmark::State& state) {
+  Backend backend = state.range(0) == 0 ? Backend::kRocksDb : Backend::kSqlite;
+  vocab();
+  for (auto _ : state) {
+    auto store = fresh_store("sccello_bench_import", backend);
+    CellImportOptions o;
+    o.dataset = "pbmc3k";
+    auto r = import_cells(*store, vocab(), kPbmc3k, o);
+    if (!r) state.SkipWithError(r.status().message().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * 2638);
+  state.SetLabel(backend_name(backend) + " (vocab loaded once)");
+}
+BENCHMARK(BM_ImportPbmc3k)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// pbmc4k (mean 1,252 tokens per cell) imported once per backend.
+Store& read_store(Backend backend) {
+  static std::unique_ptr<Store> stores[2];
+  int i = backend == Backend::kRocksDb ? 0 : 1;
+  if (!stores[i]) {
+    stores[i] = fresh_store(std::string("sccello_bench_read_") + backend_name(backend), backend);
+    CellImportOptions o;
+    o.dataset = "pbmc4k";
+    import_cells(*stores[i], vocab(), kPbmc4k, o).value();
+  }
+  return *stores[i];
+}
+
+void BM_CorpusSequential(benchmark::State& state) {
+  Backend backend = state.range(0) == 0 ? Backend::kRocksDb : Backend::kSqlite;
+  Corpus corpus(read_store(backend));
+  int64_t cells = 0, tokens = 0;
+  for (auto _ : state) {
+    corpus.for_each("pbmc4k", [&](int64_t, const CellRecord& c) {
+      ++cells;
+      tokens += static_cast<int64_t>(c.tokens.size());
+      return true;
+    });
+  }
+  state.SetItemsProcessed(cells);
+  state.counters["tokens_per_cell"] = static_cast<double>(tokens) / std::max<int64_t>(1, cells);
+  state.SetLabel(backend_name(backend));
+}
+BENCHMARK(BM_CorpusSequential)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_CorpusRandom(benchmark::State& state) {
+  Backend backend = state.range(0) == 0 ? Backend::kRocksDb : Backend::kSqlite;
+  Corpus corpus(read_store(backend));
+  int64_t n = corpus.dataset("pbmc4k")->num_cells;
+  std::mt19937_64 rng(237);
+  int64_t tokens = 0;
+  for (auto _ : state) {
+    auto c = corpus.cell("pbmc4k", static_cast<int64_t>(rng() % n));
+    tokens += static_cast<int64_t>(c->tokens.size());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(backend_name(backend));
+}
+BENCHMARK(BM_CorpusRandom)->Arg(0)->Arg(1);
+
+// Peak RSS of a child process that imports the 50k-cell file (RocksDB store).
+void BM_Import50kPeakRss(benchmark::State& state) {
+  std::string file = tmp_dir() + "/sccello_pbmc50k.h5ad";
+  if (!std::filesystem::exists(file)) {
+    std::string cmd = python() + " " + std::string(SCCELLO_DATA_DIR) + "/../bench/make_resampled_h5ad.py " + kPbmc3k +
+                      " " + file + " 50000 > /dev/null";
+    if (std::system(cmd.c_str()) != 0) {
+      state.SkipWithError("could not build the 50k h5ad (needs python3-numpy and python3-h5py)");
+      return;
+    }
+  }
+  double peak_mb = 0;
+  for (auto _ : state) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      auto store = fresh_store("sccello_bench_50k", Backend::kRocksDb);
+      auto v = GeneVocab::load(kData + "/vocab");
+      CellImportOptions o;
+      o.dataset = "pbmc50k";
+      _exit(v && import_cells(*store, *v, file, o) ? 0 : 1);
+    }
+    int status = 0;
+    struct rusage usage;
+    wait4(pid, &status, 0, &usage);
+    if (status != 0) state.SkipWithError("the 50k import failed");
+    peak_mb = usage.ru_maxrss / 1024.0;
+  }
+  state.SetItemsProcessed(state.iterations() * 50000);
+  state.counters["peak_rss_MB"] = peak_mb;
+}
+BENCHMARK(BM_Import50kPeakRss)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace sccello

@@ -1,0 +1,115 @@
+#include "store/h5ad_writer.h"
+
+#include "store/hdf5_util.h"
+
+namespace sccello {
+namespace {
+
+using h5::Handle;
+
+void string_attr(hid_t obj, const char* name, const std::string& value) {
+  Handle type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Handle space(H5Screate(H5S_SCALAR));
+  Handle attr(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  const char* p = value.c_str();
+  H5Awrite(attr.get(), type.get(), &p);
+}
+
+void encoding(hid_t obj, const char* type, const char* version) {
+  string_attr(obj, "encoding-type", type);
+  string_attr(obj, "encoding-version", version);
+}
+
+template <typename T>
+void write_array(hid_t loc, const char* name, hid_t mem_type, const std::vector<T>& values,
+                 std::vector<hsize_t> dims = {}) {
+  if (dims.empty()) dims = {values.size()};
+  Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  Handle d(H5Dcreate2(loc, name, mem_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!values.empty()) H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+}
+
+void write_strings(hid_t loc, const char* name, const std::vector<std::string>& values) {
+  Handle type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  std::vector<const char*> ptrs;
+  for (auto& v : values) ptrs.push_back(v.c_str());
+  hsize_t n = values.size();
+  Handle space(H5Screate_simple(1, &n, nullptr));
+  Handle d(H5Dcreate2(loc, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (n) H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data());
+}
+
+void write_frame(hid_t file, const char* name, const std::vector<std::string>& index,
+                 const std::vector<std::pair<std::string, std::vector<std::string>>>& columns, bool with_index) {
+  Handle g(H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  encoding(g.get(), "dataframe", "0.2.0");
+  if (with_index) {
+    string_attr(g.get(), "_index", "_index");
+    write_strings(g.get(), "_index", index);
+  }
+  for (auto& [col, values] : columns) write_strings(g.get(), col.c_str(), values);
+}
+
+void write_sparse(hid_t file, const H5adWriteSpec& s) {
+  const RowBlock& m = s.matrix;
+  int64_t rows = m.num_rows();
+  bool csc = s.layout == H5adWriteSpec::Layout::kCsc;
+  std::vector<int64_t> indptr = m.indptr;
+  std::vector<int32_t> indices = m.indices;
+  std::vector<float> data = m.data;
+  if (csc) {  // transpose CSR -> CSC (rows ascending within a column)
+    indptr.assign(s.num_genes + 1, 0);
+    for (int32_t c : m.indices) ++indptr[c + 1];
+    for (int64_t c = 0; c < s.num_genes; ++c) indptr[c + 1] += indptr[c];
+    std::vector<int64_t> fill(indptr.begin(), indptr.end() - 1);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = m.indptr[r]; i < m.indptr[r + 1]; ++i) {
+        int64_t at = fill[m.indices[i]]++;
+        indices[at] = static_cast<int32_t>(r);
+        data[at] = m.data[i];
+      }
+  }
+  Handle g(H5Gcreate2(file, "X", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  encoding(g.get(), csc ? "csc_matrix" : "csr_matrix", "0.1.0");
+  std::vector<int64_t> shape = {rows, s.num_genes};
+  hsize_t two = 2;
+  Handle space(H5Screate_simple(1, &two, nullptr));
+  Handle attr(H5Acreate2(g.get(), "shape", H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  H5Awrite(attr.get(), H5T_NATIVE_INT64, shape.data());
+  write_array(g.get(), "data", H5T_NATIVE_FLOAT, data);
+  write_array(g.get(), "indices", H5T_NATIVE_INT32, indices);
+  write_array(g.get(), "indptr", H5T_NATIVE_INT64, indptr);
+}
+
+void write_dense(hid_t file, const H5adWriteSpec& s) {
+  int64_t rows = s.matrix.num_rows();
+  std::vector<float> dense(rows * s.num_genes, 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = s.matrix.indptr[r]; i < s.matrix.indptr[r + 1]; ++i)
+      dense[r * s.num_genes + s.matrix.indices[i]] = s.matrix.data[i];
+  write_array(file, "X", H5T_NATIVE_FLOAT, dense, {static_cast<hsize_t>(rows), static_cast<hsize_t>(s.num_genes)});
+  Handle d(H5Dopen2(file, "X", H5P_DEFAULT));
+  encoding(d.get(), "array", "0.2.0");
+}
+
+}  // namespace
+
+Status write_h5ad(const std::string& path, const H5adWriteSpec& spec) {
+  h5::silence_errors();
+  Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (!file.valid()) return Status::io_error("cannot create '" + path + "'");
+  encoding(file.get(), "anndata", "0.1.0");
+  if (spec.write_x) {
+    if (spec.layout == H5adWriteSpec::Layout::kDense) write_dense(file.get(), spec);
+    else write_sparse(file.get(), spec);
+  }
+  write_frame(file.get(), "obs", spec.cell_ids, spec.obs_columns, true);
+  write_frame(file.get(), "var", spec.gene_ids, {}, spec.write_var_index);
+  return Status::ok();
+}
+
+}  // namespace sccello
