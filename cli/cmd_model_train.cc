@@ -1,8 +1,194 @@
-// `sccello train`, `sccello embed` subcommands.
+// `sccello train` and `sccello embed`: fill TrainRequest / EmbedRequest from flags and run them.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
 #include "cli/cli_context.h"
+#include "model/embed.h"
+#include "model/trainer.h"
 
 namespace sccello {
+namespace {
 
-void add_model_commands(CLI::App& app, CliContext& ctx) {}
+struct TrainArgs {
+  std::string config, datasets, target, losses, weights, out = "sccello-run", resume, device = "cpu";
+  int64_t steps = 0, epochs = 0, seed = 0, batch_size = 0, grad_accum = 0, max_len = 0, log_every = 0,
+          checkpoint_every = 0, keep_last = 0, warmup = 0;
+  double lr = 0;
+  bool bf16 = false;
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// "mgp=1,intra=0.5,..." -> weights.
+Status apply_weights(const std::string& spec, LossConfig* l) {
+  for (const std::string& item : split_list(spec)) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos) return Status::invalid("--loss-weights: expected name=value, got '" + item + "'");
+    std::string name = item.substr(0, eq);
+    double w = std::atof(item.c_str() + eq + 1);
+    if (name == "mgp") l->mgp_weight = w;
+    else if (name == "intra") l->intra_weight = w;
+    else if (name == "inter") l->inter_weight = w;
+    else if (name == "reg") l->reg_weight = w;
+    else return Status::invalid("--loss-weights: unknown loss '" + name + "' (mgp, intra, inter, reg)");
+  }
+  return Status::ok();
+}
+
+Result<RunConfig> build_config(const TrainArgs& a, const CliContext& ctx, const CLI::App& cmd) {
+  RunConfig c;
+  if (!a.config.empty()) {
+    SCCELLO_ASSIGN_OR_RETURN(c, load_run_config(a.config));
+  }
+  TrainConfig& t = c.train;
+  if (!a.datasets.empty()) t.datasets = split_list(a.datasets);
+  if (!ctx.release.empty()) t.release = ctx.release;
+  if (!a.target.empty()) t.target = a.target;
+  if (!a.losses.empty()) SCCELLO_RETURN_IF_ERROR(t.losses.set_enabled(a.losses));
+  SCCELLO_RETURN_IF_ERROR(apply_weights(a.weights, &t.losses));
+  if (cmd.count("--steps")) t.steps = a.steps;
+  if (cmd.count("--epochs")) t.epochs = a.epochs, t.steps = cmd.count("--steps") ? a.steps : 0;
+  if (cmd.count("--seed")) t.seed = a.seed;
+  if (cmd.count("--batch-size")) t.batch_size = a.batch_size;
+  if (cmd.count("--grad-accum")) t.grad_accum = a.grad_accum;
+  if (cmd.count("--max-len")) t.max_len = a.max_len;
+  if (cmd.count("--log-every")) t.log_every = a.log_every;
+  if (cmd.count("--checkpoint-every")) t.checkpoint_every = a.checkpoint_every;
+  if (cmd.count("--keep-last")) t.keep_last = a.keep_last;
+  if (cmd.count("--warmup")) t.warmup_steps = a.warmup;
+  if (cmd.count("--lr")) t.lr = a.lr;
+  if (a.bf16) t.bf16 = true;
+  SCCELLO_RETURN_IF_ERROR(validate(c));
+  return c;
+}
+
+void print_summary(const TrainSummary& s) {
+  std::printf("trained %lld/%lld steps on %lld cells (validation %lld), label space %lld terms (release %s), "
+              "%lld unmapped cells, %lld migrated\n",
+              (long long)s.steps_done, (long long)s.total_steps, (long long)s.train_cells, (long long)s.val_cells,
+              (long long)s.label_space, s.release.c_str(), (long long)s.unmapped_cells, (long long)s.migrated_cells);
+  if (!s.target.empty()) std::printf("targets: %s\n", s.target.c_str());
+  if (!s.curve.empty()) {
+    const TrainMetrics &first = s.curve.front(), &last = s.curve.back();
+    std::printf("loss: step %lld %.4f -> step %lld %.4f (mgp %.3f -> %.3f, intra %.3f -> %.3f, inter %.3f -> %.3f)\n",
+                (long long)first.step, first.loss, (long long)last.step, last.loss, first.mgp, last.mgp, first.intra,
+                last.intra, first.inter, last.inter);
+    std::printf("train accuracy at the end: mgp %.3f, coherence %.3f; %.1f cells/s\n", last.mgp_acc,
+                last.coherence_acc, last.cells_per_s);
+  }
+  std::printf("validation: mgp loss %.4f, mgp accuracy %.3f, coherence accuracy %.3f\n", s.validation.mgp,
+              s.validation.mgp_acc, s.validation.coherence_acc);
+  std::printf("checkpoint: %s\n", s.last_checkpoint.c_str());
+}
+
+int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
+  TrainRequest request;
+  if (a.resume.empty()) {
+    auto config = build_config(a, ctx, cmd);
+    if (!config) return report_error(config.status());
+    request.config = *config;
+  }
+  request.out_dir = a.out;
+  request.resume = a.resume;
+  request.device = a.device;
+  request.threads = ctx.threads;
+  request.progress = isatty(STDERR_FILENO);
+  request.log = [](const std::string& line) { std::cerr << line << std::endl; };
+  auto store = ctx.open_store(true);
+  if (!store) return report_error(store.status());
+  auto summary = train_model(**store, request);
+  if (!summary) return report_error(summary.status());
+  print_summary(*summary);
+  return 0;
+}
+
+void add_train(CLI::App& app, CliContext& ctx) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* cmd = app.add_subcommand("train", "pre-train a scCello model on corpus datasets");
+  cmd->add_option("--config", args->config, "JSON config {\"model\":{...},\"train\":{...}} (model/configs/)");
+  cmd->add_option("--datasets", args->datasets, "corpus datasets, comma-separated");
+  cmd->add_option("--target", args->target, "target provider spec, e.g. ppr:alpha=0.9");
+  cmd->add_option("--losses", args->losses, "loss terms to use: any of mgp,intra,inter,reg");
+  cmd->add_option("--loss-weights", args->weights, "e.g. mgp=1,inter=0.5");
+  cmd->add_option("--steps", args->steps, "optimiser steps");
+  cmd->add_option("--epochs", args->epochs, "epochs (when --steps is not given)");
+  cmd->add_option("--out", args->out, "output directory (checkpoints/, metrics.jsonl)")->capture_default_str();
+  cmd->add_option("--resume", args->resume, "continue from a checkpoint file or an output directory");
+  cmd->add_option("--device", args->device, "cpu | cuda")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "random seed");
+  cmd->add_option("--batch-size", args->batch_size, "cells per micro-batch");
+  cmd->add_option("--grad-accum", args->grad_accum, "micro-batches per step");
+  cmd->add_option("--max-len", args->max_len, "tokens per cell");
+  cmd->add_option("--lr", args->lr, "peak learning rate");
+  cmd->add_option("--warmup", args->warmup, "warmup steps");
+  cmd->add_option("--log-every", args->log_every, "steps between metric lines");
+  cmd->add_option("--checkpoint-every", args->checkpoint_every, "steps between checkpoints");
+  cmd->add_option("--keep-last", args->keep_last, "checkpoints kept");
+  cmd->add_flag("--bf16", args->bf16, "bf16 autocast");
+  cmd->callback([&ctx, args, cmd] { ctx.action = [&ctx, args, cmd] { return run_train(ctx, *args, *cmd); }; });
+}
+
+struct EmbedArgs {
+  EmbedRequest request;
+  bool no_store = false;
+};
+
+int run_embed(CliContext& ctx, EmbedArgs& a) {
+  a.request.threads = ctx.threads;
+  a.request.release = ctx.release;
+  if (isatty(STDERR_FILENO)) {
+    auto start = std::chrono::steady_clock::now();
+    a.request.options.progress = [start](int64_t done, int64_t total) {
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      double rate = s > 0 ? done / s : 0;
+      std::fprintf(stderr, "\rembedded %lld/%lld cells  %.1f cells/s  ETA %.0fs   ", (long long)done,
+                   (long long)total, rate, rate > 0 ? (total - done) / rate : 0.0);
+      if (done >= total) std::fprintf(stderr, "\n");
+    };
+  }
+  std::unique_ptr<Store> store;
+  if (!a.request.dataset.empty() || !a.no_store) {
+    auto opened = ctx.open_store(false);
+    if (!opened && !a.request.dataset.empty()) return report_error(opened.status());
+    if (opened) store = std::move(*opened);
+  }
+  auto summary = embed_to_file(store.get(), a.request);
+  if (!summary) return report_error(summary.status());
+  for (const auto& note : summary->migrated_labels) std::fprintf(stderr, "label migrated: %s\n", note.c_str());
+  std::printf("embedded %lld cells (%lld dims) in %.2fs (%.1f cells/s) -> %s\n", (long long)summary->cells,
+              (long long)summary->dims, summary->seconds, summary->seconds > 0 ? summary->cells / summary->seconds : 0.0,
+              a.request.out.c_str());
+  return 0;
+}
+
+void add_embed(CLI::App& app, CliContext& ctx) {
+  auto args = std::make_shared<EmbedArgs>();
+  CLI::App* cmd = app.add_subcommand("embed", "cell embeddings from a trained checkpoint (.h5ad or .tsv)");
+  cmd->add_option("--checkpoint", args->request.checkpoint, "checkpoint file or training directory")->required();
+  cmd->add_option("--dataset", args->request.dataset, "corpus dataset to embed");
+  cmd->add_option("--h5ad", args->request.h5ad, "or an .h5ad file with raw counts");
+  cmd->add_option("--out", args->request.out, "output .h5ad (obsm/X_sccello) or .tsv")->required();
+  cmd->add_option("--batch-size", args->request.options.batch_size, "cells per batch")->capture_default_str();
+  cmd->add_flag("--bf16", args->request.options.bf16, "bf16 autocast");
+  cmd->add_flag("--no-store", args->no_store, "with --h5ad: do not open the store (no release migration)");
+  cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return run_embed(ctx, *args); }; });
+}
+
+}  // namespace
+
+void add_model_commands(CLI::App& app, CliContext& ctx) {
+  add_train(app, ctx);
+  add_embed(app, ctx);
+}
 
 }  // namespace sccello

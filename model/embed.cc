@@ -1,0 +1,121 @@
+// The embed job: gather cells, embed them, write the table.
+#include "model/embed.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include <ATen/Parallel.h>
+
+#include "graph/release_diff.h"
+#include "model/h5ad_writer.h"
+#include "model/training_data.h"
+#include "store/kv_store.h"  // WriteBatch, needed complete by corpus.h
+#include "store/cell_import.h"
+#include "store/corpus.h"
+#include "store/gene_vocab.h"
+#include "store/release_store.h"
+#include "store/store.h"
+
+namespace sccello {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CellsToEmbed {
+  std::vector<std::vector<int32_t>> tokens;
+  std::vector<std::string> ids, labels, terms, datasets;
+};
+
+Result<CellsToEmbed> read_dataset_cells(const Store& store, const std::string& dataset) {
+  Corpus corpus(const_cast<Store&>(store));
+  SCCELLO_RETURN_IF_ERROR(corpus.dataset(dataset).status());
+  CellsToEmbed out;
+  SCCELLO_RETURN_IF_ERROR(corpus.for_each(dataset, [&](int64_t, const CellRecord& c) {
+    out.tokens.push_back(c.tokens);
+    out.ids.push_back(c.cell_id);
+    out.labels.push_back(c.label);
+    out.terms.push_back(c.term_id);
+    out.datasets.push_back(c.dataset);
+    return true;
+  }));
+  return out;
+}
+
+// Tokenizes an .h5ad through the cell importer into a throw-away SQLite store.
+Result<CellsToEmbed> read_h5ad_cells(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return Status::not_found("no such .h5ad file: " + path);
+  std::string tmpl = (fs::temp_directory_path() / "sccello-embed-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) return Status::io_error("cannot create a temporary directory");
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::error_code e; fs::remove_all(dir, e); }
+  } cleanup{tmpl};
+  SCCELLO_ASSIGN_OR_RETURN(std::string vocab_dir, GeneVocab::locate(""));
+  SCCELLO_ASSIGN_OR_RETURN(GeneVocab vocab, GeneVocab::load(vocab_dir));
+  StoreOptions so;
+  so.path = tmpl + "/cells.sqlite";
+  so.backend = Backend::kSqlite;
+  SCCELLO_ASSIGN_OR_RETURN(auto store, Store::open(so));
+  CellImportOptions options;
+  options.dataset = fs::path(path).stem().string();
+  SCCELLO_RETURN_IF_ERROR(import_cells(*store, vocab, path, options).status());
+  return read_dataset_cells(*store, options.dataset);
+}
+
+// Views the cells' terms (and the model's label space) through `release` when it is not the model's.
+Status view_through_release(Store* store, const LoadedModel& loaded, const std::string& release_name,
+                            CellsToEmbed* cells, EmbedSummary* summary) {
+  if (!store) return Status::ok();
+  ReleaseStore releases(*store);
+  auto list = releases.list();
+  if (!list.is_ok() || list->empty()) return Status::ok();
+  std::string wanted = release_name.empty() ? loaded.meta.release_name : release_name;
+  SCCELLO_ASSIGN_OR_RETURN(std::string name, releases.resolve(wanted));
+  summary->release = name;
+  SCCELLO_ASSIGN_OR_RETURN(OntologyRelease release, releases.load(name));
+  if (release.info.content_hash != loaded.meta.release_hash)
+    SCCELLO_RETURN_IF_ERROR(migrate_label_space(loaded.meta.label_space, release, &summary->migrated_labels).status());
+  TermMigrator migrator(release);
+  for (auto& term : cells->terms)
+    if (!term.empty()) term = migrator.migrate(term).to;
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<EmbedSummary> embed_to_file(Store* store, const EmbedRequest& request) {
+  if (request.dataset.empty() == request.h5ad.empty()) return Status::invalid("give one of --dataset NAME or --h5ad FILE");
+  const bool tsv = request.out.size() >= 4 && request.out.substr(request.out.size() - 4) == ".tsv";
+  const bool h5ad = request.out.size() >= 5 && request.out.substr(request.out.size() - 5) == ".h5ad";
+  if (!tsv && !h5ad) return Status::invalid("--out must end in .h5ad or .tsv: " + request.out);
+  if (!request.dataset.empty() && !store) return Status::invalid("--dataset needs a store (--store PATH)");
+  at::set_num_threads(std::max(1, request.threads));
+  SCCELLO_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(request.checkpoint));
+  CellsToEmbed cells;
+  if (!request.dataset.empty()) {
+    SCCELLO_ASSIGN_OR_RETURN(cells, read_dataset_cells(*store, request.dataset));
+  } else {
+    SCCELLO_ASSIGN_OR_RETURN(cells, read_h5ad_cells(request.h5ad));
+  }
+  EmbedSummary summary;
+  SCCELLO_RETURN_IF_ERROR(view_through_release(store, loaded, request.release, &cells, &summary));
+  EmbedOptions options = request.options;
+  if (options.max_len <= 0) options.max_len = loaded.meta.config.train.max_len;
+  auto start = std::chrono::steady_clock::now();
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<float> values, embed_cells(loaded.model, cells.tokens, options));
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EmbeddingTable table;
+  table.cell_ids = cells.ids;
+  table.obs_columns = {{"label", cells.labels}, {"term_id", cells.terms}, {"dataset", cells.datasets}};
+  table.values = std::move(values);
+  table.dims = loaded.meta.config.model.hidden;
+  summary.cells = static_cast<int64_t>(cells.ids.size());
+  summary.dims = table.dims;
+  SCCELLO_RETURN_IF_ERROR(tsv ? write_embedding_tsv(request.out, table, "term_id") : write_embedding_h5ad(request.out, table));
+  return summary;
+}
+
+}  // namespace sccello
