@@ -14,13 +14,13 @@ namespace {
 const std::string kCli = SCCELLO_CLI;
 const std::string kOnto = std::string(SCCELLO_DATA_DIR) + "/ontology/";
 
-struct Run {
+struct CliRun {
   int rc = -1;
   std::string out;  // stdout and stderr together
 };
 
-Run run(const std::string& args) {
-  Run r;
+CliRun run(const std::string& args) {
+  CliRun r;
   FILE* p = ::popen((kCli + " " + args + " 2>&1").c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf;
@@ -41,7 +41,7 @@ class OntologyCli : public ::testing::Test {
       std::string store = (*dir_ / backend).string();
       for (const char* f : {"cl-basic-2021-12-16.obo", "cl-basic-2022-12-15.obo", "CL-ontology-v2024-01-04.json.gz",
                             "CL-ontology-v2025-01-08.json.gz"}) {
-        Run r = run("--store " + store + " --backend " + backend + " ontology import " + kOnto + f + " --tsv");
+        CliRun r = run("--store " + store + " --backend " + backend + " ontology import " + kOnto + f + " --tsv");
         ASSERT_EQ(r.rc, 0) << r.out;
       }
     }
@@ -82,7 +82,7 @@ std::string without_import_times(const std::string& s) {
 
 TEST_F(OntologyCli, EveryQueryAnswersIdenticallyOnBothBackends) {
   for (const std::string& q : kQueries) {
-    Run a = run(store("rocksdb") + q), b = run(store("sqlite") + q);
+    CliRun a = run(store("rocksdb") + q), b = run(store("sqlite") + q);
     ASSERT_EQ(a.rc, 0) << q << "\n" << a.out;
     ASSERT_EQ(b.rc, 0) << q << "\n" << b.out;
     EXPECT_EQ(without_import_times(a.out), without_import_times(b.out)) << q;
@@ -91,31 +91,31 @@ TEST_F(OntologyCli, EveryQueryAnswersIdenticallyOnBothBackends) {
 }
 
 TEST_F(OntologyCli, AnswersMatchTheReleases) {
-  Run anc = run(store("rocksdb") + "ontology ancestors CL:0000236 --release 2022-12-15 --tsv");
+  CliRun anc = run(store("rocksdb") + "ontology ancestors CL:0000236 --release 2022-12-15 --tsv");
   EXPECT_EQ(anc.out.substr(0, anc.out.find('\n')), "term_id\tname\tdepth");
   EXPECT_NE(anc.out.find("CL:0000542\tlymphocyte\t7\n"), std::string::npos) << anc.out;
   EXPECT_EQ(std::count(anc.out.begin(), anc.out.end(), '\n'), 14);  // header + 13 ancestors
-  Run lca = run(store("sqlite") + "ontology lca CL:0000624 CL:0000625 --tsv");
+  CliRun lca = run(store("sqlite") + "ontology lca CL:0000624 CL:0000625 --tsv");
   EXPECT_EQ(lca.out, "term_id\tname\tdepth\nCL:0000791\tmature alpha-beta T cell\t" +
                          lca.out.substr(lca.out.rfind('\t') + 1));
-  Run sum = run(store("rocksdb") + "ontology diff 2021-12-16 2022-12-15 --summary --tsv");
+  CliRun sum = run(store("rocksdb") + "ontology diff 2021-12-16 2022-12-15 --summary --tsv");
   EXPECT_EQ(sum.out, "change\tcount\nadded\t215\nobsolete\t17\nobsolete_with_replacement\t15\nrenamed\t57\n"
                      "parents\t68\nremoved\t3\n");
-  Run mig = run(store("sqlite") + "ontology migrate CL:0000663 --from 2021-12-16 --to 2022-12-15 --tsv");
+  CliRun mig = run(store("sqlite") + "ontology migrate CL:0000663 --from 2021-12-16 --to 2022-12-15 --tsv");
   EXPECT_EQ(mig.out, "term_id\tname\tstatus\tto_term_id\tto_name\tconsider\n"
                      "CL:0000663\tvalve cell\treplaced\tCL:1000147\tcardiac valve cell\t\n");
-  Run search = run(store("rocksdb") + "ontology search 'b lymphocyte' --tsv --release 2022-12-15");
+  CliRun search = run(store("rocksdb") + "ontology search 'b lymphocyte' --tsv --release 2022-12-15");
   EXPECT_NE(search.out.find("CL:0000236\tB cell\tB lymphocyte\tfalse\n"), std::string::npos) << search.out;
-  Run list = run(store("sqlite") + "ontology list --tsv");
+  CliRun list = run(store("sqlite") + "ontology list --tsv");
   EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 5);
   EXPECT_NE(list.out.find("2022-12-15\tcl-basic-2022-12-15.obo\tobo\t2804\t160\t5630\t"), std::string::npos);
 }
 
 TEST_F(OntologyCli, ReimportIsUnchangedAndClashNeedsReplace) {
-  Run again = run(store("rocksdb") + "ontology import " + kOnto + "cl-basic-2022-12-15.obo --tsv");
+  CliRun again = run(store("rocksdb") + "ontology import " + kOnto + "cl-basic-2022-12-15.obo --tsv");
   EXPECT_EQ(again.rc, 0);
   EXPECT_NE(again.out.find("\tunchanged\t"), std::string::npos) << again.out;
-  Run clash = run(store("sqlite") + "ontology import " + kOnto + "cl-basic-2021-12-16.obo --release 2022-12-15");
+  CliRun clash = run(store("sqlite") + "ontology import " + kOnto + "cl-basic-2021-12-16.obo --release 2022-12-15");
   EXPECT_EQ(clash.rc, 1);
   EXPECT_NE(clash.out.find("sccello: error: release '2022-12-15' already holds different content"),
             std::string::npos) << clash.out;
@@ -129,12 +129,12 @@ TEST_F(OntologyCli, UserErrorsAreClearAndNonZero) {
       {"ontology import " + kOnto + "missing.obo", "missing.obo"},
   };
   for (const auto& [args, message] : cases) {
-    Run r = run(store("rocksdb") + args);
+    CliRun r = run(store("rocksdb") + args);
     EXPECT_EQ(r.rc, 1) << args;
     EXPECT_NE(r.out.find("sccello: error: "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
   }
-  Run absent = run("--store " + (*dir_ / "absent").string() + " ontology list");
+  CliRun absent = run("--store " + (*dir_ / "absent").string() + " ontology list");
   EXPECT_EQ(absent.rc, 1);
   EXPECT_NE(absent.out.find("absent"), std::string::npos) << absent.out;
   EXPECT_FALSE(std::filesystem::exists(*dir_ / "absent"));  // read-only commands create nothing
@@ -145,8 +145,8 @@ TEST_F(OntologyCli, BadFileLeavesTheStoreUnchanged) {
   FILE* f = std::fopen(bad.c_str(), "w");
   std::fputs("format-version: 1.2\n\n[Term]\nid: CL:1\ndef: \"open\n", f);
   std::fclose(f);
-  Run before = run(store("sqlite") + "ontology list --tsv");
-  Run r = run(store("sqlite") + "ontology import " + bad);
+  CliRun before = run(store("sqlite") + "ontology list --tsv");
+  CliRun r = run(store("sqlite") + "ontology import " + bad);
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.out.find("bad.obo:5: unterminated quoted string"), std::string::npos) << r.out;
   EXPECT_EQ(run(store("sqlite") + "ontology list --tsv").out, before.out);
