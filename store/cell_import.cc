@@ -332,6 +332,7 @@ Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, cons
                            "with --var-column");
   DatasetWriteOptions wo;
   wo.replace = o.replace;
+  wo.batch_bytes = o.write_batch_bytes;
   SCCELLO_ASSIGN_OR_RETURN(auto writer, DatasetWriter::begin(store, o.dataset, wo));
   Importer importer(o, *reader, tok, *writer, path);
   Status st = importer.run(&report);

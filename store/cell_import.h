@@ -35,6 +35,7 @@ struct CellImportOptions {
   bool assume_normalized = false;   // input is log1p(CP10k): counts recovered from per-cell totals
   int64_t block_rows = 1024;        // cells read and written per block
   bool replace = false;             // replace an existing dataset of that name
+  size_t write_batch_bytes = 8 << 20;  // cell records per write batch (bytes)
   // Term ids a CL release knows (live or obsolete); others are kept as unmapped. nullptr = no check.
   const std::unordered_set<std::string>* known_terms = nullptr;
   std::function<void(int64_t done, int64_t total)> progress;  // called after each block
