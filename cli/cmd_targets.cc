@@ -1,11 +1,283 @@
-// `sccello targets ...` subcommands.
+// `sccello targets ...`: list providers; show one pair; the most similar terms of one term; a
+// level or raw matrix over a term set. Thin layer over plugins/ (make_target_provider).
+#include <chrono>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
 #include "cli/cli_context.h"
+#include "cli/table.h"
+#include "plugins/row_provider.h"
+#include "plugins/target_registry.h"
 
 namespace sccello {
 
+namespace {
+
+struct TargetArgs {
+  std::string spec = "ppr";
+  std::vector<std::string> plugins;
+  bool no_cache = false;
+};
+
+void add_target_args(CLI::App* cmd, TargetArgs* args) {
+  cmd->add_option("--target", args->spec, "provider spec name:key=value,... (see `targets list`)")
+      ->capture_default_str();
+  cmd->add_option("--plugin", args->plugins, "load an external target provider library (repeatable)");
+  cmd->add_flag("--no-cache", args->no_cache, "neither read nor write the store's target cache");
+}
+
+Status load_plugins(const TargetArgs& args) {
+  for (const auto& path : args.plugins) {
+    auto info = load_target_plugin(path);
+    if (!info) return info.status();
+  }
+  return Status::ok();
+}
+
+// Writable when possible (to fill the cache); read-only when another process holds the lock.
+Result<std::unique_ptr<Store>> open_target_store(const CliContext& ctx) {
+  if (!std::filesystem::exists(ctx.store_path)) {
+    return Status::not_found("no store at " + ctx.store_path +
+                             ": import a release first (`sccello ontology import FILE --store PATH`)");
+  }
+  auto store = ctx.open_store(true);
+  if (store.is_ok() || store.status().code() != Status::Code::kBusy) return store;
+  return ctx.open_store(false);
+}
+
+struct Bound {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<TargetProvider> provider;
+};
+
+Result<Bound> bind(const CliContext& ctx, const TargetArgs& args, std::vector<TermId> labels) {
+  SCCELLO_RETURN_IF_ERROR(load_plugins(args));
+  Bound b;
+  SCCELLO_ASSIGN_OR_RETURN(b.store, open_target_store(ctx));
+  TargetContext tc;
+  tc.store = b.store.get();
+  tc.release = ctx.release;
+  tc.label_space = std::move(labels);
+  tc.threads = ctx.threads;
+  tc.use_cache = !args.no_cache;
+  SCCELLO_ASSIGN_OR_RETURN(b.provider, make_target_provider(args.spec, tc));
+  return b;
+}
+
+std::string fmt(double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
+
+const RowTargetProvider* as_rows(const TargetProvider& p) { return dynamic_cast<const RowTargetProvider*>(&p); }
+
+std::string term_name(const TargetProvider& p, LabelIndex l) {
+  const RowTargetProvider* rows = as_rows(p);
+  if (!rows || rows->label_terms()[l] < 0) return "";
+  return rows->isa_graph().term(static_cast<TermIndex>(rows->label_terms()[l])).name;
+}
+
+int run_list(const CliContext& ctx, const TargetArgs& args) {
+  if (Status s = load_plugins(args); !s) return report_error(s);
+  Table t{{"name", "version", "params", "origin", "description"}, {}};
+  for (const ProviderInfo& info : list_target_providers()) {
+    std::string params;
+    for (const auto& p : info.params) params += (params.empty() ? "" : ",") + p.name + "=" + p.default_value;
+    t.add_row({info.name, info.version, params, info.origin, info.description});
+  }
+  print_table(t, ctx.format(), std::cout);
+  return 0;
+}
+
+int run_show(const CliContext& ctx, const TargetArgs& args, const std::string& a, const std::string& b) {
+  auto bound = bind(ctx, args, {a, b});
+  if (!bound) return report_error(bound.status());
+  const TargetProvider& p = *bound->provider;
+  auto raw = p.raw_row_f64(0);
+  auto lv = p.levels({0, 1});
+  auto anc = p.ancestor_mask({0, 1});
+  if (!raw) return report_error(raw.status());
+  if (!lv) return report_error(lv.status());
+  Table t{{"term_a", "name_a", "term_b", "name_b", "raw", "level", "ancestor", "target"}, {}};
+  t.add_row({a, term_name(p, 0), b, term_name(p, 1), fmt((*raw)[1]), std::to_string((*lv)[1]),
+             std::to_string((*anc)[1]), p.describe()});
+  print_table(t, ctx.format(), std::cout);
+  return 0;
+}
+
+int run_row(const CliContext& ctx, const TargetArgs& args, const std::string& term, int top) {
+  auto bound = bind(ctx, args, {});
+  if (!bound) return report_error(bound.status());
+  const TargetProvider& p = *bound->provider;
+  LabelIndex l = p.label_of(term);
+  if (l < 0) {
+    return report_error(Status::not_found(term + " is not a node of the " + p.describe() +
+                                          " graph (absent, obsolete, or without edges): see `sccello ontology show " + term + "`"));
+  }
+  auto raw = p.raw_row_f64(l);
+  if (!raw) return report_error(raw.status());
+  std::vector<LabelIndex> order(raw->size());
+  std::iota(order.begin(), order.end(), 0);
+  const size_t k = std::min<size_t>(top, order.size());
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](LabelIndex x, LabelIndex y) { return (*raw)[x] > (*raw)[y] || ((*raw)[x] == (*raw)[y] && x < y); });
+  order.resize(k);
+  std::vector<LabelIndex> pair_labels = order;
+  pair_labels.insert(pair_labels.begin(), l);
+  auto lv = p.levels(pair_labels);
+  auto anc = p.ancestor_mask(pair_labels);
+  if (!lv) return report_error(lv.status());
+  Table t{{"rank", "term_id", "name", "raw", "level", "ancestor"}, {}};
+  for (size_t i = 0; i < k; ++i) {
+    t.add_row({std::to_string(i + 1), p.label_space()[order[i]], term_name(p, order[i]), fmt((*raw)[order[i]]),
+               std::to_string((*lv)[i + 1]), std::to_string((*anc)[i + 1])});
+  }
+  print_table(t, ctx.format(), std::cout);
+  return 0;
+}
+
+Result<std::vector<TermId>> read_terms_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::io_error("cannot read --terms file " + path);
+  std::vector<TermId> terms;
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t end = line.find_first_of("\t ,\r");
+    std::string id = line.substr(0, end);
+    if (id.empty() || id[0] == '#' || id == "term_id") continue;
+    terms.push_back(id);
+  }
+  if (terms.empty()) return Status::invalid("--terms file " + path + " holds no term ids (one per line)");
+  return terms;
+}
+
+struct MatrixArgs {
+  std::string terms_file;
+  bool all = false;
+  bool raw = false;
+  bool timing = false;
+};
+
+// Writes the matrix as TSV (also for text output) or JSON.
+void print_matrix(const CliContext& ctx, const std::vector<TermId>& ids, const std::vector<double>& values) {
+  const size_t n = ids.size();
+  if (ctx.format() == OutputFormat::kJson) {
+    nlohmann::json j;
+    j["terms"] = ids;
+    std::vector<std::vector<double>> rows(n);
+    for (size_t i = 0; i < n; ++i) rows[i].assign(values.begin() + i * n, values.begin() + (i + 1) * n);
+    j["matrix"] = rows;
+    std::cout << j.dump() << '\n';
+    return;
+  }
+  std::string out = "term_id";
+  for (const auto& id : ids) out += "\t" + id;
+  out += '\n';
+  char buf[32];
+  for (size_t i = 0; i < n; ++i) {
+    out += ids[i];
+    for (size_t j = 0; j < n; ++j) {
+      out += '\t';
+      out.append(buf, std::to_chars(buf, buf + sizeof(buf), values[i * n + j]).ptr);
+    }
+    out += '\n';
+    if (out.size() > (1u << 20)) { std::cout << out; out.clear(); }
+  }
+  std::cout << out;
+}
+
+Result<std::vector<double>> matrix_values(const TargetProvider& p, bool raw) {
+  const size_t n = p.label_space().size();
+  std::vector<double> values(n * n);
+  if (raw) {
+    for (size_t i = 0; i < n; ++i) {
+      SCCELLO_ASSIGN_OR_RETURN(std::vector<double> row, p.raw_row_f64(static_cast<LabelIndex>(i)));
+      std::copy(row.begin(), row.end(), values.begin() + i * n);
+    }
+    return values;
+  }
+  std::vector<LabelIndex> all(n);
+  std::iota(all.begin(), all.end(), 0);
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> lv, p.levels(all));
+  std::copy(lv.begin(), lv.end(), values.begin());
+  return values;
+}
+
+int run_matrix(const CliContext& ctx, const TargetArgs& args, const MatrixArgs& m) {
+  if (m.all == !m.terms_file.empty()) return report_error(Status::invalid("targets matrix: give exactly one of --terms FILE or --all"));
+  std::vector<TermId> labels;
+  if (!m.all) {
+    auto terms = read_terms_file(m.terms_file);
+    if (!terms) return report_error(terms.status());
+    labels = std::move(*terms);
+  }
+  auto bound = bind(ctx, args, labels);
+  if (!bound) return report_error(bound.status());
+  const TargetProvider& p = *bound->provider;
+  auto start = std::chrono::steady_clock::now();
+  if (Status s = p.precompute(); !s) return report_error(s);
+  auto values = matrix_values(p, m.raw);
+  if (!values) return report_error(values.status());
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (m.timing) {
+    const RowTargetProvider* rows = as_rows(p);
+    TargetProviderStats st = rows ? rows->stats() : TargetProviderStats{};
+    std::cerr << "targets: " << p.label_space().size() << " rows in " << fmt(ms) << " ms (computed "
+              << st.rows_computed << ", loaded " << st.rows_loaded << " from cache, stale " << st.stale_entries
+              << ", threads " << ctx.threads << ")\n";
+  }
+  print_matrix(ctx, p.label_space(), *values);
+  return 0;
+}
+
+}  // namespace
+
 void add_targets_commands(CLI::App& app, CliContext& ctx) {
-  CLI::App* group = app.add_subcommand("targets", "targets commands");
+  CLI::App* group = app.add_subcommand("targets", "graph-derived training targets: providers, pairs, rows, matrices");
   group->require_subcommand(1);
+
+  auto args_list = std::make_shared<TargetArgs>();
+  auto* list = group->add_subcommand("list", "list target providers with their parameters and defaults");
+  list->add_option("--plugin", args_list->plugins, "load an external target provider library (repeatable)");
+  list->callback([&ctx, args_list] { ctx.action = [&ctx, args_list] { return run_list(ctx, *args_list); }; });
+
+  auto args_show = std::make_shared<TargetArgs>();
+  auto pair = std::make_shared<std::vector<std::string>>();
+  auto* show = group->add_subcommand("show", "raw value, level and ancestor flag of one pair (T2 seen from T1)");
+  add_target_args(show, args_show.get());
+  show->add_option("TERMS", *pair, "two term ids T1 T2")->required()->expected(2);
+  show->callback([&ctx, args_show, pair] {
+    ctx.action = [&ctx, args_show, pair] { return run_show(ctx, *args_show, (*pair)[0], (*pair)[1]); };
+  });
+
+  auto args_row = std::make_shared<TargetArgs>();
+  auto term = std::make_shared<std::string>();
+  auto top = std::make_shared<int>(10);
+  auto* row = group->add_subcommand("row", "the terms most similar to TERM, with names");
+  add_target_args(row, args_row.get());
+  row->add_option("TERM", *term, "term id")->required();
+  row->add_option("--top", *top, "how many")->capture_default_str();
+  row->callback([&ctx, args_row, term, top] {
+    ctx.action = [&ctx, args_row, term, top] { return run_row(ctx, *args_row, *term, *top); };
+  });
+
+  auto args_matrix = std::make_shared<TargetArgs>();
+  auto margs = std::make_shared<MatrixArgs>();
+  auto* matrix = group->add_subcommand("matrix", "level (or --raw) matrix over --terms FILE or --all graph nodes");
+  add_target_args(matrix, args_matrix.get());
+  matrix->add_option("--terms", margs->terms_file, "file with one term id per line");
+  matrix->add_flag("--all", margs->all, "every node of the provider's graph, in release order");
+  matrix->add_flag("--raw", margs->raw, "raw similarity values instead of levels");
+  matrix->add_flag("--timing", margs->timing, "report the time to compute or load the rows on stderr");
+  matrix->callback([&ctx, args_matrix, margs] {
+    ctx.action = [&ctx, args_matrix, margs] { return run_matrix(ctx, *args_matrix, *margs); };
+  });
 }
 
 }  // namespace sccello

@@ -230,7 +230,8 @@ class IcKernel : public RowKernel {
     if (mica < 0) return 0.0;
     if (measure_ == IcMeasure::kResnik) return mica;
     const double denom = ic_[a] + ic_[b];
-    return denom > 0 ? 2.0 * mica / denom : 0.0;
+    if (denom > 0) return 2.0 * mica / denom;
+    return a == b ? 1.0 : 0.0;  // two terms of IC 0 (the root): identical only with itself
   }
 
   std::shared_ptr<const OntologyGraph> graph_;
