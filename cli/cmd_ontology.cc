@@ -129,16 +129,21 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Rank of a match: 0 exact name, 1 name prefix, 2 name substring, 3 synonym; -1 none.
+// Rank of a match: 0 exact name, 1 exact synonym, 2 name prefix, 3 name substring,
+// 4 synonym substring; -1 none.
 int match_rank(const Term& t, const std::string& needle, std::string* matched) {
   std::string name = lower(t.name);
   *matched = t.name;
   if (name == needle) return 0;
-  size_t at = name.find(needle);
-  if (at != std::string::npos) return at == 0 ? 1 : 2;
+  const Synonym* partial = nullptr;
   for (const Synonym& s : t.synonyms) {
-    if (lower(s.text).find(needle) != std::string::npos) { *matched = s.text; return 3; }
+    std::string text = lower(s.text);
+    if (text == needle) { *matched = s.text; return 1; }
+    if (!partial && text.find(needle) != std::string::npos) partial = &s;
   }
+  size_t at = name.find(needle);
+  if (at != std::string::npos) return at == 0 ? 2 : 3;
+  if (partial) { *matched = partial->text; return 4; }
   return -1;
 }
 
