@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "graph/ontology_graph.h"
@@ -172,16 +173,24 @@ TEST_P(ReleaseStoreTest, SecondWriterIsRefusedReadersAreNot) {
   EXPECT_EQ(ReleaseStore(*reader).list()->size(), 1u);
 }
 
-TEST_P(ReleaseStoreTest, MissingAndReadOnlyPaths) {
+TEST_P(ReleaseStoreTest, MissingAndUncreatablePaths) {
   StoreOptions missing{path_ + "-absent", Backend::kAuto, true};
   auto r = Store::open(missing);
   ASSERT_FALSE(r.is_ok());
   EXPECT_NE(r.status().message().find("-absent"), std::string::npos);
-  // A path that cannot be created even by root.
-  StoreOptions in_proc{"/proc/sccello-store", GetParam(), false};
-  auto proc = Store::open(in_proc);
-  ASSERT_FALSE(proc.is_ok());
-  EXPECT_NE(proc.status().message().find("/proc/sccello-store"), std::string::npos) << proc.status().message();
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-absent"));
+  // Paths that cannot be created even by root: under /proc, and under a regular file.
+  std::string file = (dir_ / "plain-file").string();
+  { std::FILE* f = std::fopen(file.c_str(), "w"); std::fclose(f); }
+  for (const std::string& bad : {std::string("/proc/sccello-store"), file + "/store"}) {
+    StoreOptions create{bad, GetParam(), false};
+    auto opened = Store::open(create);
+    ASSERT_FALSE(opened.is_ok()) << bad;
+    EXPECT_NE(opened.status().message().find(bad), std::string::npos) << opened.status().message();
+  }
+}
+
+TEST_P(ReleaseStoreTest, ReadOnlyDirectoryIsRefused) {
   if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
   std::filesystem::permissions(dir_, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   StoreOptions create{path_, GetParam(), false};
