@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <map>
 
+#include "store/store.h"
+
 namespace {
 
 const std::string kCli = SCCELLO_CLI;
@@ -138,6 +140,20 @@ TEST_F(OntologyCli, UserErrorsAreClearAndNonZero) {
   EXPECT_EQ(absent.rc, 1);
   EXPECT_NE(absent.out.find("absent"), std::string::npos) << absent.out;
   EXPECT_FALSE(std::filesystem::exists(*dir_ / "absent"));  // read-only commands create nothing
+}
+
+TEST_F(OntologyCli, SecondWriterOnALockedStoreIsRefused) {
+  for (auto backend : {sccello::Backend::kRocksDb, sccello::Backend::kSqlite}) {
+    std::string name = sccello::backend_name(backend);
+    auto holder = sccello::Store::open({(*dir_ / name).string(), backend, false});
+    ASSERT_TRUE(holder.is_ok()) << holder.status().to_string();
+    CliRun r = run(store(name.c_str()) + "ontology import " + kOnto + "cl-basic-2021-12-16.obo --release other");
+    EXPECT_EQ(r.rc, 1) << r.out;
+    EXPECT_NE(r.out.find("sccello: error: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find((*dir_ / name).string()), std::string::npos) << r.out;
+    // Readers are not blocked by the writer.
+    EXPECT_EQ(run(store(name.c_str()) + "ontology list --tsv").rc, 0);
+  }
 }
 
 TEST_F(OntologyCli, BadFileLeavesTheStoreUnchanged) {
