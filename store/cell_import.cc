@@ -199,8 +199,9 @@ Status CountCheck::block(CellMatrixReader& reader, RowBlock* b, const std::vecto
         float v = b->data[i];
         if (v == std::floor(v) && v >= 0) continue;
         return Status::invalid(source_ + " holds non-integer or negative values (" + std::to_string(v) + " in cell '" +
-                               ids[r] + "'), not raw counts: use raw/X or a counts layer (--layer counts), or pass "
-                               "--assume-normalized for log1p(CP10k) input with per-cell totals");
+                               ids[r] + "'), not raw counts: point sccello at raw counts (raw/X when present, or a counts "
+                               "layer with --layer counts), or pass --assume-normalized for log1p(CP10k) input "
+                               "with per-cell totals (n_counts, total_counts or nCount_RNA)");
       }
     return Status::ok();
   }
