@@ -229,7 +229,8 @@ int run_matrix(const CliContext& ctx, const TargetArgs& args, const MatrixArgs& 
     const RowTargetProvider* rows = as_rows(p);
     TargetProviderStats st = rows ? rows->stats() : TargetProviderStats{};
     std::cerr << "targets: " << p.label_space().size() << " rows in " << fmt(ms) << " ms (computed "
-              << st.rows_computed << ", loaded " << st.rows_loaded << " from cache, stale " << st.stale_entries
+              << st.rows_computed << " in " << fmt(st.kernel_ms) << " ms kernel + " << fmt(st.rows_ms)
+              << " ms levels, loaded " << st.rows_loaded << " from cache, stale " << st.stale_entries
               << ", threads " << ctx.threads << ")\n";
   }
   print_matrix(ctx, p.label_space(), *values);

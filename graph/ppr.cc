@@ -120,11 +120,14 @@ struct BatchJob {
   double alpha;
   double stop;   // a column converges when its L1 change < stop
   int max_iter;
-  std::vector<double>& out;
+  double* out;
+  size_t row_length;
+  const uint32_t* column_of_node;
   std::vector<int>& iterations;
   BatchJob(const PprGraph& graph, const std::vector<int32_t>& src, double a, double stop_at, int iters,
-           std::vector<double>& rows, std::vector<int>& iters_out)
-      : g(graph), sources(src), alpha(a), stop(stop_at), max_iter(iters), out(rows), iterations(iters_out) {}
+           double* rows, size_t length, const uint32_t* columns, std::vector<int>& iters_out)
+      : g(graph), sources(src), alpha(a), stop(stop_at), max_iter(iters), out(rows), row_length(length),
+        column_of_node(columns), iterations(iters_out) {}
 
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -198,8 +201,9 @@ class BlockWorker {
   void check(int k) {
     ++iter_[k];
     if (err_[k] < job_.stop) {
-      double* out = job_.out.data() + static_cast<size_t>(row_[k]) * n_;
-      for (size_t j = 0; j < n_; ++j) out[j] = x_[j * kBlock + k];
+      double* out = job_.out + static_cast<size_t>(row_[k]) * job_.row_length;
+      const uint32_t* col = job_.column_of_node;
+      for (size_t j = 0; j < n_; ++j) out[col[j]] = x_[j * kBlock + k];
       job_.iterations[row_[k]] = iter_[k];
       --active_;
       load(k);
@@ -231,8 +235,8 @@ int resolve_threads(int threads, size_t sources) {
 
 }  // namespace
 
-Result<std::vector<double>> ppr_rows(const PprGraph& g, const std::vector<int32_t>& sources,
-                                     const PprOptions& options, PprStats* stats) {
+Status ppr_rows_into(const PprGraph& g, const std::vector<int32_t>& sources, const PprOptions& options,
+                     double* out, size_t row_length, const uint32_t* column_of_node, PprStats* stats) {
   SCCELLO_RETURN_IF_ERROR(validate_ppr_options(options));
   const size_t n = g.num_nodes();
   for (int32_t s : sources) {
@@ -241,7 +245,6 @@ Result<std::vector<double>> ppr_rows(const PprGraph& g, const std::vector<int32_
                              std::to_string(n) + " nodes)");
     }
   }
-  std::vector<double> out(sources.size() * n);
   std::vector<int> iterations(sources.size(), 0);
   double stop = static_cast<double>(n) * options.tol;
   int max_iter = options.max_iter;
@@ -251,7 +254,7 @@ Result<std::vector<double>> ppr_rows(const PprGraph& g, const std::vector<int32_
     stop = options.exact_tol * (1.0 - options.alpha) / options.alpha;
     max_iter = 3 + static_cast<int>(std::ceil(std::log(stop / 2.0) / std::log(options.alpha)));
   }
-  BatchJob job(g, sources, options.alpha, stop, max_iter, out, iterations);
+  BatchJob job(g, sources, options.alpha, stop, max_iter, out, row_length, column_of_node, iterations);
   const int threads = resolve_threads(options.threads, sources.size());
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back([&job] { BlockWorker(job).run(); });
@@ -259,6 +262,16 @@ Result<std::vector<double>> ppr_rows(const PprGraph& g, const std::vector<int32_
   for (auto& t : pool) t.join();
   if (job.failed) return job.status;
   if (stats) stats->iterations = std::move(iterations);
+  return Status::ok();
+}
+
+Result<std::vector<double>> ppr_rows(const PprGraph& g, const std::vector<int32_t>& sources,
+                                     const PprOptions& options, PprStats* stats) {
+  const size_t n = g.num_nodes();
+  std::vector<uint32_t> identity(n);
+  for (size_t j = 0; j < n; ++j) identity[j] = static_cast<uint32_t>(j);
+  std::vector<double> out(sources.size() * n);
+  SCCELLO_RETURN_IF_ERROR(ppr_rows_into(g, sources, options, out.data(), n, identity.data(), stats));
   return out;
 }
 

@@ -63,6 +63,7 @@ class PprGraph {
   // Node of a vertex, or -1 when the vertex touches no edge.
   int32_t node_of(size_t vertex) const { return vertex_node_[vertex]; }
   uint32_t vertex_of(int32_t node) const { return node_vertex_[node]; }
+  const std::vector<uint32_t>& node_vertices() const { return node_vertex_; }
   uint32_t out_degree(int32_t node) const { return out_degree_[node]; }
   // Pull-form CSR (see above) and the nodes without out-edges.
   const std::vector<uint32_t>& in_offsets() const { return in_offsets_; }
@@ -109,6 +110,10 @@ Result<std::vector<double>> ppr_row(const PprGraph& g, int32_t source, const Ppr
 // Row-major sources.size() x num_nodes(); rows computed as N x 8 blocks on options.threads threads.
 Result<std::vector<double>> ppr_rows(const PprGraph& g, const std::vector<int32_t>& sources,
                                      const PprOptions& options, PprStats* stats = nullptr);
+// As ppr_rows, written straight into a caller's layout: row r of `out` (row_length values, zero
+// them first) gets p_r(node j) at column column_of_node[j] (e.g. vertex ids: node_vertices()).
+Status ppr_rows_into(const PprGraph& g, const std::vector<int32_t>& sources, const PprOptions& options,
+                     double* out, size_t row_length, const uint32_t* column_of_node, PprStats* stats = nullptr);
 // Every node as a source: num_nodes() x num_nodes().
 Result<std::vector<double>> ppr_all(const PprGraph& g, const PprOptions& options,
                                     PprStats* stats = nullptr);

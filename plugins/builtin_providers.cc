@@ -78,12 +78,9 @@ class PprKernel : public RowKernel {
     for (TermIndex t : sources) nodes.push_back(walk_.node_of(t));
     PprOptions o = options_;
     o.threads = threads;
-    SCCELLO_ASSIGN_OR_RETURN(std::vector<double> rows, ppr_rows(walk_, nodes, o));
-    const size_t n = graph_->num_terms(), m = walk_.num_nodes();
+    const size_t n = graph_->num_terms();
     std::vector<double> out(sources.size() * n, 0.0);
-    for (size_t i = 0; i < sources.size(); ++i) {
-      for (size_t j = 0; j < m; ++j) out[i * n + walk_.vertex_of(static_cast<int32_t>(j))] = rows[i * m + j];
-    }
+    SCCELLO_RETURN_IF_ERROR(ppr_rows_into(walk_, nodes, o, out.data(), n, walk_.node_vertices().data()));
     return out;
   }
   int32_t level(double raw) const override { return ppr_level(raw, threshold_); }

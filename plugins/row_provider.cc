@@ -2,6 +2,8 @@
 #include "plugins/row_provider.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "store/store.h"
 
@@ -77,14 +79,34 @@ Status RowTargetProvider::load_from_cache(std::vector<TermIndex>* missing) const
   return Status::ok();
 }
 
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Runs fn(i) for i in [0, n) on up to `threads` threads (strided).
+template <class Fn>
+void parallel_for(size_t n, int threads, Fn fn) {
+  const size_t t = std::max<size_t>(1, std::min<size_t>(n / 64 + 1, threads > 0 ? threads : std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < t; ++w) pool.emplace_back([&, w] { for (size_t i = w; i < n; i += t) fn(i); });
+  for (size_t i = 0; i < n; i += t) fn(i);
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace
+
 Status RowTargetProvider::compute_rows(const std::vector<TermIndex>& missing) const {
+  auto start = std::chrono::steady_clock::now();
   SCCELLO_ASSIGN_OR_RETURN(std::vector<double> raw, kernel_->compute(missing, threads_));
+  stats_.kernel_ms += ms_since(start);
+  start = std::chrono::steady_clock::now();
   const size_t n = isa_->num_terms();
   std::vector<TermId> ids;
-  for (size_t i = 0; i < missing.size(); ++i) {
-    rows_[missing[i]] = make_row(raw.data() + i * n);
-    ids.push_back(isa_->id_of(missing[i]));
-  }
+  parallel_for(missing.size(), threads_, [&](size_t i) { rows_[missing[i]] = make_row(raw.data() + i * n); });
+  for (TermIndex t : missing) ids.push_back(isa_->id_of(t));
+  stats_.rows_ms += ms_since(start);
   stats_.rows_computed += static_cast<int64_t>(missing.size());
   if (store_ && !store_->read_only()) {
     SCCELLO_RETURN_IF_ERROR(TargetCache(*store_).put(cache_key_, ids, raw.data()));

@@ -38,6 +38,8 @@ struct TargetProviderStats {
   int64_t rows_computed = 0;  // by the kernel
   int64_t rows_loaded = 0;    // from the store's cache
   int64_t stale_entries = 0;  // cache entries of another describe() (recomputed, overwritten)
+  double kernel_ms = 0;       // wall time inside RowKernel::compute
+  double rows_ms = 0;         // wall time turning raw rows into TargetRows (levels)
 };
 
 class RowTargetProvider : public TargetProvider {

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Compare sccello's PPR (networkx mode) with networkx.pagerank on the real CL releases.
+
+For each release in data/ontology: import it into a fresh store, run
+`sccello targets matrix --target ppr --all --raw --tsv --timing --no-cache` (all-pairs PPR, one
+row per source), build the same graph independently from the file here (live CL terms with an
+is_a edge, undirected), call networkx.pagerank(G, alpha=0.9, personalization={s: 1}) once per
+source, and report the largest absolute difference, the number of level mismatches
+(level = 1 if p < 1e-4 else floor(log2(p/1e-4 + 1))) and the time ratio.
+
+Python and networkx are optional tools here, not build dependencies. Use Debian's interpreter to
+get python3-networkx 2.8.8:  /usr/bin/python3 bench/compare_networkx.py --sccello build/cli/sccello
+"""
+import argparse
+import gzip
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import networkx as nx
+import numpy as np
+
+ALPHA, THRESHOLD = 0.9, 1e-4
+
+
+def level(p):
+    return 1 if p < THRESHOLD else math.floor(math.log2(p / THRESHOLD + 1))
+
+
+def obo_edges(path):
+    terms, cur = {}, None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("["):
+                cur = {"stanza": line, "is_a": [], "obsolete": False}
+                continue
+            if cur is None:
+                continue
+            if line.startswith("id: ") and "id" not in cur:
+                cur["id"] = line[4:].strip()
+                if cur["stanza"] == "[Term]":
+                    terms[cur["id"]] = cur
+            elif line.startswith("is_a: "):
+                cur["is_a"].append(line[6:].split("!")[0].split("{")[0].strip())
+            elif line.strip() == "is_obsolete: true":
+                cur["obsolete"] = True
+    live = {t for t, v in terms.items() if t.startswith("CL:") and not v["obsolete"]}
+    return [(t, p) for t in terms if t in live for p in terms[t]["is_a"] if p in live]
+
+
+def json_edges(path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        data = json.load(f)
+    live = {t for t, v in data.items() if t.startswith("CL:") and not v.get("deprecated", False)}
+    edges = []
+    for t in data:
+        if t not in live:
+            continue
+        for p, dist in (data[t].get("ancestors") or {}).items():
+            if dist == 1 and p in live:
+                edges.append((t, p))
+    return edges
+
+
+def run_sccello(exe, path):
+    with tempfile.TemporaryDirectory() as tmp:
+        store = os.path.join(tmp, "store")
+        subprocess.run([exe, "--store", store, "ontology", "import", path], check=True, stdout=subprocess.DEVNULL)
+        start = time.perf_counter()
+        proc = subprocess.run([exe, "--store", store, "targets", "matrix", "--target", "ppr", "--all", "--raw",
+                               "--tsv", "--timing", "--no-cache"], check=True, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    lines = proc.stdout.split("\n")
+    ids = lines[0].split("\t")[1:]
+    values = np.array(" ".join(l.split("\t", 1)[1].replace("\t", " ") for l in lines[1:] if l).split(), dtype=float)
+    total_ms = float(proc.stderr.split(" rows in ")[1].split(" ms")[0])
+    kernel_ms = float(proc.stderr.split(" ms kernel")[0].rsplit(" ", 1)[1])
+    return ids, values.reshape(len(ids), len(ids)), kernel_ms / 1000.0, total_ms / 1000.0, wall
+
+
+def compare(exe, path):
+    edges = obo_edges(path) if path.endswith(".obo") else json_edges(path)
+    G = nx.Graph()
+    G.add_edges_from(edges)
+    ids, matrix, cpp_s, cpp_total, cpp_wall = run_sccello(exe, path)
+    name = os.path.basename(path)
+    if set(ids) != set(G.nodes):
+        print(f"{name}: node sets differ: sccello {len(ids)}, networkx {len(G)}; "
+              f"only sccello {sorted(set(ids) - set(G.nodes))[:5]}, only networkx {sorted(set(G.nodes) - set(ids))[:5]}")
+        return False
+    col = {t: j for j, t in enumerate(ids)}
+    max_diff, mismatches, worst = 0.0, 0, None
+    start = time.perf_counter()
+    results = {s: nx.pagerank(G, alpha=ALPHA, personalization={s: 1}) for s in ids}
+    nx_s = time.perf_counter() - start
+    for i, s in enumerate(ids):
+        row = matrix[i]
+        for t, p in results[s].items():
+            d = abs(p - row[col[t]])
+            if d > max_diff:
+                max_diff, worst = d, (s, t)
+            if level(p) != level(row[col[t]]):
+                mismatches += 1
+    ok = max_diff <= 1e-9 and mismatches == 0
+    print(f"{name}: {len(ids)} nodes, {G.number_of_edges()} edges; max |sccello - networkx| = {max_diff:.3g}"
+          f" (at {worst}); level mismatches = {mismatches} of {len(ids) ** 2}; "
+          f"networkx {nx_s:.2f} s for {len(ids)} sources; sccello all-pairs PPR {cpp_s * 1000:.1f} ms, "
+          f"rows with levels {cpp_total * 1000:.1f} ms, whole process incl. store load and {len(ids) ** 2} values "
+          f"as text {cpp_wall:.2f} s; speed-up PPR {nx_s / cpp_s:.0f}x, rows {nx_s / cpp_total:.0f}x, "
+          f"process {nx_s / cpp_wall:.1f}x -> {'OK' if ok else 'MISMATCH'}")
+    return ok
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sccello", default=os.path.join(here, "..", "build", "cli", "sccello"))
+    ap.add_argument("--data", default=os.path.join(here, "..", "data", "ontology"))
+    ap.add_argument("files", nargs="*", help="release files (default: every .obo and .json.gz in --data)")
+    args = ap.parse_args()
+    files = args.files or sorted(os.path.join(args.data, f) for f in os.listdir(args.data)
+                                 if f.endswith(".obo") or f.endswith(".json.gz"))
+    print(f"networkx {nx.__version__} ({nx.__file__}), numpy {np.__version__}")
+    ok = all([compare(args.sccello, f) for f in files])
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
