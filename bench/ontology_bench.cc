@@ -1,6 +1,6 @@
 // Ontology store and graph benchmarks on cl-basic-2022-12-15.obo, both backends: import
 // (parse + write), open store + load release + build graph with closure, is_ancestor,
-// ancestors(term), release diff. Baseline in the same process: the ancestor query a user would
+// ancestors(term), release diff (in memory, and from the store). Baseline in the same process: the ancestor query a user would
 // otherwise run, a SQLite recursive CTE over an indexed edge table.
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
@@ -123,6 +123,26 @@ void BM_Diff(benchmark::State& state) {
   state.counters["changes"] = static_cast<double>(changes);
 }
 
+// The `ontology diff` path: open the store, load both releases, diff.
+void BM_LoadTwoAndDiff(benchmark::State& state) {
+  Backend backend = backend_of(state);
+  std::string path = scratch("diff_" + backend_name(backend));
+  std::filesystem::remove_all(path);
+  {
+    auto store = Store::open({path, backend, false}).value();
+    ReleaseStore(*store).put(release(k2021), {}).value();
+    ReleaseStore(*store).put(release(k2022), {}).value();
+  }
+  for (auto _ : state) {
+    auto store = Store::open({path, Backend::kAuto, true}).value();
+    ReleaseStore releases(*store);
+    ReleaseDiff d = diff_releases(releases.load("2021-12-16").value(), releases.load("2022-12-15").value());
+    benchmark::DoNotOptimize(d.added.size());
+  }
+  std::filesystem::remove_all(path);
+  state.SetLabel(backend_name(backend));
+}
+
 // What a user would otherwise run: ancestors by a recursive CTE over an indexed SQLite table.
 void BM_SqliteRecursiveCteAncestors(benchmark::State& state) {
   sqlite3* db = nullptr;
@@ -166,6 +186,7 @@ BENCHMARK(BM_IsAncestor);
 BENCHMARK(BM_Ancestors);
 BENCHMARK(BM_SqliteRecursiveCteAncestors)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Diff)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LoadTwoAndDiff)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace sccello
