@@ -5,6 +5,8 @@
 
 #include <ATen/ATen.h>
 
+#include "model/torch_compat.h"
+
 namespace sccello {
 
 at::Tensor l2_normalize(const at::Tensor& x) {
@@ -27,19 +29,21 @@ at::Tensor zero_like_graph(const at::Tensor& anchor) { return (anchor.sum() * 0.
 
 MgpResult masked_gene_prediction_loss(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& targets,
                                       double scale) {
+  AutocastPause fp32;
   MgpResult out;
   out.count = q.size(0);
   if (out.count == 0) {
     out.loss = zero_like_graph(keys);
     return out;
   }
-  auto logits = at::matmul(l2_normalize(q.to(at::kFloat)) * (scale * scale), keys.t());  // [M,V]
+  auto logits = at::matmul(l2_normalize(q.to(at::kFloat)) * (scale * scale), keys.to(at::kFloat).t());  // [M,V]
   std::tie(out.loss, out.correct) = cross_entropy(logits, targets);
   return out;
 }
 
 CoherenceResult cell_type_coherence_loss(const at::Tensor& z, const at::Tensor& prototypes,
                                          const at::Tensor& labels, double scale) {
+  AutocastPause fp32;
   CoherenceResult out;
   auto rows = labels.ge(0).nonzero().squeeze(1);
   out.count = rows.size(0);
@@ -48,29 +52,32 @@ CoherenceResult cell_type_coherence_loss(const at::Tensor& z, const at::Tensor& 
     out.count = 0;
     return out;
   }
-  auto p = l2_normalize(prototypes) * scale;                                  // [C,H]
-  auto logits = at::matmul(z.index_select(0, rows) * scale, p.t());          // [b,C]
+  auto p = l2_normalize(prototypes.to(at::kFloat)) * scale;                                  // [C,H]
+  auto logits = at::matmul(z.index_select(0, rows).to(at::kFloat) * scale, p.t());          // [b,C]
   std::tie(out.loss, out.correct) = cross_entropy(logits, labels.index_select(0, rows));
   return out;
 }
 
 at::Tensor prototype_regularizer_loss(const at::Tensor& affined, const at::Tensor& z, const at::Tensor& labels,
                                       double scale) {
+  AutocastPause fp32;
   auto rows = labels.ge(0).nonzero().squeeze(1);
   if (rows.size(0) == 0) return zero_like_graph(z);
   return at::mse_loss(affined.index_select(0, rows).to(at::kFloat), z.index_select(0, rows) * scale);
 }
 
 at::Tensor alignment_similarity(const at::Tensor& z, const at::Tensor& z_second_pass, double scale) {
-  auto zs = z * scale;
+  AutocastPause fp32;
+  auto zs = z.to(at::kFloat) * scale;
   auto s = at::matmul(zs, zs.t());                                        // [n,n]
-  auto diag = (zs * (z_second_pass * scale)).sum(1);                      // [n]
+  auto diag = (zs * (z_second_pass.to(at::kFloat) * scale)).sum(1);                      // [n]
   auto eye = at::eye(z.size(0), z.options().dtype(at::kBool));
   return at::where(eye, at::diag_embed(diag), s);
 }
 
 at::Tensor ontology_alignment_loss(const at::Tensor& S, const at::Tensor& levels, const at::Tensor& ancestor,
                                    const at::Tensor& valid) {
+  AutocastPause fp32;
   const int64_t n = S.size(0);
   auto pair_ok = valid.unsqueeze(1).logical_and(valid.unsqueeze(0));          // [n,n]
   if (n == 0 || !pair_ok.any().item<bool>()) return zero_like_graph(S);
@@ -84,7 +91,7 @@ at::Tensor ontology_alignment_loss(const at::Tensor& S, const at::Tensor& levels
   auto active = present.logical_and(thresholds.view({1, k_max}).gt(row_min));  // [n,K]
   auto positive = lv3.ge(thresholds).logical_and(ok3).logical_and(active.unsqueeze(2));       // [n,K,n]
   auto negative = lv3.lt(thresholds).logical_and(ok3).logical_and(ancestor.logical_not().unsqueeze(1));
-  auto s3 = S.to(at::kFloat).unsqueeze(1);                                     // [n,1,n]
+  auto s3 = (S.scalar_type() == at::kDouble ? S : S.to(at::kFloat)).unsqueeze(1);                                     // [n,1,n]
   // Masked entries get a large finite negative (not -inf) so that empty sets give zero gradients.
   auto neg_lse = at::where(negative, s3, at::full({}, -1e4, s3.options())).logsumexp(2, true);  // [n,K,1]
   auto terms = at::softplus(neg_lse - s3);                                     // [n,K,n]

@@ -19,7 +19,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LossConfig, mgp, intra, inter, reg, mgp_weigh
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainConfig, lr, weight_decay, adam_beta1, adam_beta2, adam_eps,
                                    warmup_steps, batch_size, grad_accum, epochs, steps, clip_norm, max_len,
                                    mask_prob, val_fraction, log_every, checkpoint_every, keep_last,
-                                   group_megabatch, bf16, seed, target, release, datasets, losses)
+                                   group_megabatch, bf16, seed, target, release, datasets, max_cells, losses)
 
 namespace {
 
@@ -134,6 +134,7 @@ Status validate_train(const TrainConfig& t, const ModelConfig& m) {
   SCCELLO_RETURN_IF_ERROR(check(t.val_fraction >= 0 && t.val_fraction < 1, "train.val_fraction must lie in [0, 1)"));
   SCCELLO_RETURN_IF_ERROR(check(t.log_every >= 1 && t.checkpoint_every >= 1 && t.keep_last >= 1 && t.group_megabatch >= 1,
                                 "train.log_every, checkpoint_every, keep_last, group_megabatch must be >= 1"));
+  SCCELLO_RETURN_IF_ERROR(check(t.max_cells >= 0, "train.max_cells must be >= 0"));
   const LossConfig& l = t.losses;
   SCCELLO_RETURN_IF_ERROR(check(l.mgp || l.intra || l.inter || l.reg, "train.losses: switch on at least one loss"));
   return check(l.mgp_weight >= 0 && l.intra_weight >= 0 && l.inter_weight >= 0 && l.reg_weight >= 0,

@@ -62,6 +62,7 @@ struct TrainConfig {
   std::string target = "ppr:alpha=0.9";
   std::string release;             // "" = newest in the store
   std::vector<std::string> datasets;
+  int64_t max_cells = 0;           // per dataset, the first N cells only (0 = all)
   LossConfig losses;
 };
 

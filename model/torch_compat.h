@@ -62,4 +62,32 @@ class AutocastScope {
   bool cuda_;
 };
 
+// Turns autocast off (CPU and CUDA) for its lifetime and restores the previous state: the loss
+// functions multiply by s² = 100 and need fp32 products.
+class AutocastPause {
+ public:
+  AutocastPause() : cpu_(cpu_enabled()), cuda_(cuda_enabled()) { set(false, false); }
+  ~AutocastPause() { set(cpu_, cuda_); }
+  AutocastPause(const AutocastPause&) = delete;
+  AutocastPause& operator=(const AutocastPause&) = delete;
+
+ private:
+#if SCCELLO_TORCH_AT_LEAST(2, 4)
+  static bool cpu_enabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
+  static bool cuda_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+  static void set(bool cpu, bool cuda) {
+    at::autocast::set_autocast_enabled(at::kCPU, cpu);
+    at::autocast::set_autocast_enabled(at::kCUDA, cuda);
+  }
+#else
+  static bool cpu_enabled() { return at::autocast::is_cpu_enabled(); }
+  static bool cuda_enabled() { return at::autocast::is_enabled(); }
+  static void set(bool cpu, bool cuda) {
+    at::autocast::set_cpu_enabled(cpu);
+    at::autocast::set_enabled(cuda);
+  }
+#endif
+  bool cpu_, cuda_;
+};
+
 }  // namespace sccello

@@ -16,8 +16,10 @@ namespace {
 
 // Migrated term of each cell of one dataset ("" when unmapped).
 Status read_dataset(const Corpus& corpus, const std::string& name, const TermMigrator& migrator,
-                    int64_t max_len, TrainingData* data) {
-  return corpus.for_each(name, [&](int64_t, const CellRecord& cell) {
+                    const TrainConfig& train, TrainingData* data) {
+  const int64_t max_len = train.max_len;
+  return corpus.for_each(name, [&](int64_t index, const CellRecord& cell) {
+    if (train.max_cells > 0 && index >= train.max_cells) return false;
     CellExample example;
     size_t n = std::min<size_t>(cell.tokens.size(), static_cast<size_t>(max_len));
     example.tokens.assign(cell.tokens.begin(), cell.tokens.begin() + n);
@@ -49,7 +51,7 @@ Result<TrainingData> load_training_data(const Corpus& corpus, const std::vector<
   for (const std::string& name : datasets) {
     SCCELLO_RETURN_IF_ERROR(corpus.dataset(name).status());
     size_t before = data.cells.size();
-    SCCELLO_RETURN_IF_ERROR(read_dataset(corpus, name, migrator, train.max_len, &data));
+    SCCELLO_RETURN_IF_ERROR(read_dataset(corpus, name, migrator, train, &data));
     sizes.push_back(data.cells.size() - before);
   }
   if (fixed_label_space) {
