@@ -2,6 +2,8 @@
 #include "model/inference.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <numeric>
 #include <unordered_map>
 
@@ -35,7 +37,9 @@ Status load_model_tensors(ScCelloModel& model, const NamedTensors& tensors, cons
   return Status::ok();
 }
 
-std::string vocabulary_fingerprint(const ModelConfig& model) {
+namespace {
+
+std::string compute_vocabulary_fingerprint(const ModelConfig& model) {
   std::string layout = "vocab=" + std::to_string(model.vocab_size) + ",pad=" + std::to_string(model.pad_id) +
                        ",mask=" + std::to_string(model.mask_id) + ",cls=" + std::to_string(model.cls_id);
   auto dir = GeneVocab::locate("");
@@ -45,6 +49,20 @@ std::string vocabulary_fingerprint(const ModelConfig& model) {
   std::string ids = layout;
   for (int32_t t = 0; t < vocab->size(); ++t) ids += "\n" + vocab->gene_id(t);
   return "genes:" + fnv1a_hex(ids);
+}
+
+}  // namespace
+
+// Cached per id layout: reading the vocabulary files takes a few hundred milliseconds.
+std::string vocabulary_fingerprint(const ModelConfig& model) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  std::string key = std::to_string(model.vocab_size) + "/" + std::to_string(model.pad_id) + "/" +
+                    std::to_string(model.mask_id) + "/" + std::to_string(model.cls_id);
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, compute_vocabulary_fingerprint(model)).first;
+  return it->second;
 }
 
 Result<LoadedModel> load_model(const std::string& file_or_dir) {
