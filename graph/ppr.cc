@@ -30,7 +30,13 @@ Status validate_ppr_options(const PprOptions& o) {
 
 int32_t ppr_level(double p, double threshold) {
   if (p < threshold) return 1;
-  return static_cast<int32_t>(std::floor(std::log2(p / threshold + 1.0)));
+  const double v = p / threshold + 1.0;
+  // floor(log2(v)) is the binary exponent of v, except where libm's log2 may round up to the
+  // next integer (v within ~1e-13 relative below a power of two): ask log2 itself there, so the
+  // result equals Python's math.floor(math.log2(v)) bit for bit.
+  const int e = std::ilogb(v);
+  if (v < std::ldexp(1.0 - 1e-13, e + 1)) return e;
+  return static_cast<int32_t>(std::floor(std::log2(v)));
 }
 
 // ---------------------------------------------------------------------------------------------

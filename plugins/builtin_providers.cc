@@ -84,6 +84,9 @@ class PprKernel : public RowKernel {
     return out;
   }
   int32_t level(double raw) const override { return ppr_level(raw, threshold_); }
+  void levels(const double* raw, size_t n, uint8_t* out) const override {
+    for (size_t t = 0; t < n; ++t) out[t] = static_cast<uint8_t>(std::min(255, ppr_level(raw[t], threshold_)));
+  }
   bool is_node(TermIndex t) const override { return walk_.node_of(t) >= 0; }
 
  private:

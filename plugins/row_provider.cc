@@ -27,11 +27,13 @@ RowTargetProvider::RowTargetProvider(std::string describe, std::shared_ptr<const
     store_ = binding.store;
   }
   cache_key_ = {release_->info.content_hash, describe_, n};
-  auto empty = std::make_shared<TargetRow>();
+  auto empty = std::make_shared<TargetRow>();  // before is_node_ exists: filled by hand
   empty->raw.assign(n, 0.0);
   empty->level.assign(n, 1);
   empty_row_ = std::move(empty);
   rows_.resize(n);
+  is_node_.resize(n);
+  for (TermIndex t = 0; t < n; ++t) is_node_[t] = kernel_->is_node(t) ? 1 : 0;
 }
 
 TargetProviderStats RowTargetProvider::stats() const {
@@ -49,14 +51,14 @@ Status RowTargetProvider::check_labels(const std::vector<LabelIndex>& labels) co
   return Status::ok();
 }
 
-std::shared_ptr<const TargetRow> RowTargetProvider::make_row(const double* raw) const {
+std::shared_ptr<const TargetRow> RowTargetProvider::make_row(std::vector<double> raw) const {
   const size_t n = isa_->num_terms();
   auto row = std::make_shared<TargetRow>();
-  row->raw.assign(raw, raw + n);
+  row->raw = std::move(raw);
   row->level.resize(n);
+  kernel_->levels(row->raw.data(), n, row->level.data());
   for (TermIndex t = 0; t < n; ++t) {
-    int32_t lv = kernel_->is_node(t) ? kernel_->level(raw[t]) : 1;
-    row->level[t] = static_cast<uint8_t>(std::clamp(lv, 1, 255));
+    if (!is_node_[t]) row->level[t] = 1;
   }
   return row;
 }
@@ -68,7 +70,8 @@ Status RowTargetProvider::load_from_cache(std::vector<TermIndex>* missing) const
   for (TermIndex t : *missing) {
     SCCELLO_ASSIGN_OR_RETURN(CacheLookup found, cache.get(cache_key_, isa_->id_of(t), &raw));
     if (found == CacheLookup::kHit) {
-      rows_[t] = make_row(raw.data());
+      rows_[t] = make_row(std::move(raw));
+      raw = std::vector<double>();
       ++stats_.rows_loaded;
       continue;
     }
@@ -104,7 +107,9 @@ Status RowTargetProvider::compute_rows(const std::vector<TermIndex>& missing) co
   start = std::chrono::steady_clock::now();
   const size_t n = isa_->num_terms();
   std::vector<TermId> ids;
-  parallel_for(missing.size(), threads_, [&](size_t i) { rows_[missing[i]] = make_row(raw.data() + i * n); });
+  parallel_for(missing.size(), threads_, [&](size_t i) {
+    rows_[missing[i]] = make_row(std::vector<double>(raw.begin() + i * n, raw.begin() + (i + 1) * n));
+  });
   for (TermIndex t : missing) ids.push_back(isa_->id_of(t));
   stats_.rows_ms += ms_since(start);
   stats_.rows_computed += static_cast<int64_t>(missing.size());

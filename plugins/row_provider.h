@@ -4,6 +4,7 @@
 // in one batch, kept in memory and in the store's TargetCache. Thread-safe (one mutex).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,10 @@ class RowKernel {
   virtual Result<std::vector<double>> compute(const std::vector<TermIndex>& sources, int threads) const = 0;
   // Integer level (>= 1) of a raw value.
   virtual int32_t level(double raw) const = 0;
+  // Levels of a whole row, clamped to [1, 255] (override to avoid a virtual call per value).
+  virtual void levels(const double* raw, size_t n, uint8_t* out) const {
+    for (size_t t = 0; t < n; ++t) out[t] = static_cast<uint8_t>(std::clamp(level(raw[t]), 1, 255));
+  }
   // Whether a term takes part in the provider's graph; others get level 1 with everyone.
   virtual bool is_node(TermIndex t) const = 0;
   // Whether rows are worth keeping in the store.
@@ -74,7 +79,7 @@ class RowTargetProvider : public TargetProvider {
   Status ensure_rows(const std::vector<int64_t>& terms) const;
   Status load_from_cache(std::vector<TermIndex>* missing) const;
   Status compute_rows(const std::vector<TermIndex>& missing) const;
-  std::shared_ptr<const TargetRow> make_row(const double* raw) const;
+  std::shared_ptr<const TargetRow> make_row(std::vector<double> raw) const;
   const TargetRow* row_of_term(int64_t t) const;  // REQUIRES: ensure_rows done, lock held or rows immutable
 
   std::string describe_;
@@ -87,6 +92,7 @@ class RowTargetProvider : public TargetProvider {
   int threads_ = 1;
   TargetCacheKey cache_key_;
   std::shared_ptr<const TargetRow> empty_row_;
+  std::vector<uint8_t> is_node_;  // kernel_->is_node by TermIndex
 
   mutable std::mutex mu_;
   mutable std::vector<std::shared_ptr<const TargetRow>> rows_;  // by TermIndex

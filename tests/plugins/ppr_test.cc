@@ -197,6 +197,20 @@ TEST(Ppr, LevelsFollowScCello) {
   EXPECT_EQ(ppr_level(3.5e-4, 1e-4), 2);
   EXPECT_EQ(ppr_level(0.2834193310922807, 1e-4), 11);  // floor(log2(2835.19...)) = 11
   EXPECT_EQ(ppr_level(1.0, 1e-4), 13);
+  // The fast exponent path equals floor(log2()) everywhere, including next to powers of two.
+  for (double p = 1e-4; p < 1.0; p *= 1.0007) {
+    for (double q : {p, std::nextafter(p, 0.0), std::nextafter(p, 1.0)}) {
+      ASSERT_EQ(ppr_level(q, 1e-4), static_cast<int32_t>(std::floor(std::log2(q / 1e-4 + 1.0)))) << q;
+    }
+  }
+  for (int k = 1; k < 14; ++k) {
+    const double v = std::ldexp(1.0, k);
+    for (double w = std::nextafter(v, 0.0), i = 0; i < 50; ++i, w = std::nextafter(w, 0.0)) {
+      const double p = (w - 1.0) * 1e-4;
+      const int32_t want = p < 1e-4 ? 1 : static_cast<int32_t>(std::floor(std::log2(p / 1e-4 + 1.0)));
+      ASSERT_EQ(ppr_level(p, 1e-4), want) << p;
+    }
+  }
 }
 
 TEST(Ppr, BadOptionsAndNonConvergence) {
