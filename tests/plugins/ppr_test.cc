@@ -82,6 +82,12 @@ TEST(Ppr, MatchesNetworkxGoldenValues) {
     ASSERT_TRUE(row.is_ok()) << row.status().message();
     EXPECT_NEAR((*row)[node(g.t)], g.p, 1e-15) << g.s << " -> " << g.t;
   }
+  // Exact mode against networkx run to tol=1e-16 (max_iter=100000).
+  PprOptions exact;
+  exact.mode = PprMode::kExact;
+  auto row = ppr_row(walk(), node("CL:0000236"), exact);
+  EXPECT_NEAR((*row)[node("CL:0000236")], 0.28373267559531523, 1e-12);
+  EXPECT_NEAR((*row)[node("CL:0000945")], 0.05783030403148254, 1e-12);
 }
 
 TEST(Ppr, BatchedRowsEqualTheLoopedOracleWithSameIterations) {
