@@ -187,7 +187,7 @@ TEST_P(BadInputTest, ByTermWithDescendantsFindsTheTCells) {
   EXPECT_EQ(per_term, want);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, BadInputTest, ::testing::Values(Backend::kRocksDb, Backend::kSqlite),
+INSTANTIATE_TEST_SUITE_P(cells, BadInputTest, ::testing::Values(Backend::kRocksDb, Backend::kSqlite),
                          [](const auto& info) { return backend_name(info.param); });
 
 }  // namespace

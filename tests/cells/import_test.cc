@@ -150,7 +150,7 @@ TEST_P(ImportTest, CscAndDenseEqualCsr) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ImportTest, ::testing::Values(Backend::kRocksDb, Backend::kSqlite),
+INSTANTIATE_TEST_SUITE_P(cells, ImportTest, ::testing::Values(Backend::kRocksDb, Backend::kSqlite),
                          [](const auto& info) { return backend_name(info.param); });
 
 }  // namespace

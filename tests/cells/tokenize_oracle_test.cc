@@ -68,7 +68,7 @@ std::string case_name(const ::testing::TestParamInfo<std::tuple<Backend, int>>& 
   return backend_name(std::get<0>(info.param)) + "_" + cases()[std::get<1>(info.param)].name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Datasets, OracleTest,
+INSTANTIATE_TEST_SUITE_P(cells, OracleTest,
                          ::testing::Combine(::testing::Values(Backend::kRocksDb, Backend::kSqlite),
                                             ::testing::Range(0, 7)),
                          case_name);
