@@ -75,6 +75,7 @@ int run_import(CliContext& ctx, ImportArgs& a) {
   if (!terms) return report_error(terms.status());
   if (have_release) a.options.known_terms = &*terms;
   a.options.progress = progress_line();
+  a.options.threads = ctx.threads;  // tokenizer threads (--threads, default: cores)
   auto start = std::chrono::steady_clock::now();
   auto report = import_cells(**store, *vocab, a.file, a.options);
   if (!report) return report_error(report.status());

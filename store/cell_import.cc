@@ -226,7 +226,8 @@ std::string options_json(const CellImportOptions& o) {
                       {"assume_normalized", o.assume_normalized},
                       {"layer", o.h5ad.layer},
                       {"var_column", o.h5ad.var_column},
-                      {"value_encoding", "uint16 fixed point, value*4096"}};
+                      {"record_format", kCellRecordFormat},
+                      {"value_encoding", "counts (exact values) when integral, else uint16 fixed point value*4096"}};
   return j.dump();
 }
 
@@ -260,7 +261,7 @@ class Importer {
   CountCheck check_;
   AnnotationSource annotations_;
   std::unordered_map<uint64_t, int64_t> seen_ids_;
-  TokenizeScratch scratch_;
+  std::vector<TokenizedCell> tokenized_;
   CellRecord cell_;
 };
 
@@ -283,14 +284,19 @@ Status Importer::add_block(RowBlock& block, CellImportReport* report) {
   Annotations a;
   SCCELLO_RETURN_IF_ERROR(annotations_.read(reader_, block.first_row, block.num_rows(), &a));
   SCCELLO_RETURN_IF_ERROR(check_.block(reader_, &block, a.ids));
+  tok_.tokenize_rows(block.indptr.data(), block.indices.data(), block.data.data(), block.num_rows(), o_.threads,
+                     &tokenized_);
   for (int64_t r = 0; r < block.num_rows(); ++r) {
     int64_t row = block.first_row + r;
     auto [it, fresh] = seen_ids_.emplace(std::hash<std::string>()(a.ids[r]), row);
     if (!fresh)
       return Status::invalid("duplicate cell id '" + a.ids[r] + "' at rows " + std::to_string(it->second) + " and " +
                              std::to_string(row) + " of " + path_ + "; cell ids must be unique within a dataset");
-    int64_t s = block.indptr[r], n = block.indptr[r + 1] - s;
-    tok_.tokenize(block.indices.data() + s, block.data.data() + s, n, &scratch_, &cell_.tokens, &cell_.values);
+    TokenizedCell& t = tokenized_[r];
+    cell_.tokens.swap(t.tokens);
+    cell_.values.swap(t.values);
+    cell_.counts.swap(t.counts);
+    cell_.total = t.total;
     cell_.cell_id = a.ids[r];
     cell_.label = a.labels[r];
     cell_.term_id = a.terms[r];

@@ -1,7 +1,9 @@
 // Corpus layout under `ds/` (see docs/STORE.md):
 //   ds/m/<name>                manifest (JSON DatasetInfo + "generation"); written last = visible
 //   ds/p/<gen>                 pending marker of an import in progress (removed by its commit)
-//   ds/c/<gen>/<index:8B BE>   one cell: u8 version, 6 strings, varint n, n x u16 token, n x u16 value
+//   ds/c/<gen>/<index:8B BE>   one cell: u8 format (2), u8 value encoding, 6 strings, varint n, then
+//                              counts: varint total, n x u16 (token<<1 | count==1), varint other counts
+//                              or fixed16: n x u16 token, n x u16 round(value*4096)
 //   ds/x/<gen>/<chunk:4B BE>   index of 16,384 cells: varint length + cell id, term, label
 #include "store/corpus.h"
 
@@ -20,7 +22,6 @@ namespace sccello {
 namespace {
 
 constexpr int64_t kIndexChunk = 16384;
-constexpr uint8_t kCellVersion = 1;
 
 std::string be(uint64_t v, int bytes) {
   std::string out(bytes, '\0');
@@ -71,35 +72,111 @@ struct Reader {
   }
 };
 
-std::string encode_cell(const CellRecord& c) {
-  std::string out;
+// Value encodings of a format-2 cell record (the byte after the format byte).
+constexpr uint8_t kValuesAsCounts = 1;   // varint total; n x u16 (token << 1 | count == 1); varint other counts
+constexpr uint8_t kValuesFixed16 = 2;    // n x u16 token; n x u16 round(value * kValueScale)
+constexpr double kTargetSum = 10000.0;   // the normalisation the counts encoding reproduces
+
+// log1p(count * 10000 / total) as the tokenizer computes it, cached for counts below 64.
+class ValueOfCount {
+ public:
+  explicit ValueOfCount(double total) : total_(total) {}
+  float operator()(uint32_t count) {
+    if (count >= 64) return compute(count);
+    if (!(known_ >> count & 1)) {
+      cache_[count] = compute(count);
+      known_ |= uint64_t{1} << count;
+    }
+    return cache_[count];
+  }
+
+ private:
+  float compute(uint32_t count) const {
+    return static_cast<float>(std::log1p(static_cast<double>(count) * kTargetSum / total_));
+  }
+  double total_;
+  uint64_t known_ = 0;
+  float cache_[64];
+};
+
+// True when the counts reproduce the values bit for bit and the tokens fit 15 bits.
+bool counts_encodable(const CellRecord& c) {
   size_t n = c.tokens.size();
-  out.reserve(64 + c.cell_id.size() + c.label.size() + 4 * n);
-  out.push_back(static_cast<char>(kCellVersion));
-  for (const std::string* s : {&c.cell_id, &c.term_id, &c.label, &c.donor, &c.tissue, &c.assay}) put_string(&out, *s);
-  put_varint(&out, n);
-  size_t at = out.size();
-  out.resize(at + 4 * n);
-  uint16_t* tok = reinterpret_cast<uint16_t*>(&out[at]);  // little-endian hosts (x86, arm64)
+  if (c.counts.size() != n || c.values.size() != n) return false;
+  if (!(c.total >= 1) || c.total != std::floor(c.total) || c.total > 9007199254740992.0) return false;
+  ValueOfCount value(c.total);
+  for (size_t i = 0; i < n; ++i) {
+    if (c.tokens[i] < 0 || c.tokens[i] >= 32768) return false;
+    float want = c.values[i], got = value(c.counts[i]);
+    if (std::memcmp(&want, &got, sizeof want) != 0) return false;
+  }
+  return true;
+}
+
+void put_counts(std::string* out, const CellRecord& c) {
+  size_t n = c.tokens.size();
+  put_varint(out, static_cast<uint64_t>(c.total));
+  size_t at = out->size();
+  out->resize(at + 2 * n);
+  uint16_t* tok = reinterpret_cast<uint16_t*>(&(*out)[at]);  // little-endian hosts (x86, arm64)
+  for (size_t i = 0; i < n; ++i) tok[i] = static_cast<uint16_t>(c.tokens[i] << 1 | (c.counts[i] == 1));
+  for (size_t i = 0; i < n; ++i)
+    if (c.counts[i] != 1) put_varint(out, c.counts[i]);
+}
+
+void put_fixed16(std::string* out, const CellRecord& c) {
+  size_t n = c.tokens.size();
+  size_t at = out->size();
+  out->resize(at + 4 * n);
+  uint16_t* tok = reinterpret_cast<uint16_t*>(&(*out)[at]);
   uint16_t* val = tok + n;
   for (size_t i = 0; i < n; ++i) {
     tok[i] = static_cast<uint16_t>(c.tokens[i]);
     float q = std::nearbyint(std::max(0.0f, c.values[i]) * kValueScale);
     val[i] = static_cast<uint16_t>(std::min(q, 65535.0f));
   }
+}
+
+std::string encode_cell(const CellRecord& c) {
+  std::string out;
+  size_t n = c.tokens.size();
+  bool counts = counts_encodable(c);
+  out.reserve(64 + c.cell_id.size() + c.label.size() + (counts ? 3 : 4) * n);
+  out.push_back(static_cast<char>(kCellRecordFormat));
+  out.push_back(static_cast<char>(counts ? kValuesAsCounts : kValuesFixed16));
+  for (const std::string* s : {&c.cell_id, &c.term_id, &c.label, &c.donor, &c.tissue, &c.assay}) put_string(&out, *s);
+  put_varint(&out, n);
+  if (counts) put_counts(&out, c);
+  else put_fixed16(&out, c);
   return out;
 }
 
-Status decode_cell(std::string_view v, CellRecord* c, const std::string& key) {
-  Reader r{v.data(), v.data() + v.size()};
-  if (v.empty() || static_cast<uint8_t>(v[0]) != kCellVersion)
-    return Status::corruption("cell record " + key + ": unknown record version");
-  ++r.p;
-  for (std::string* s : {&c->cell_id, &c->term_id, &c->label, &c->donor, &c->tissue, &c->assay}) *s = r.str();
-  uint64_t n = r.varint();
-  if (r.bad || static_cast<uint64_t>(r.end - r.p) != 4 * n) return Status::corruption("cell record " + key + ": truncated");
+bool get_counts(Reader& r, uint64_t n, CellRecord* c) {
+  c->total = static_cast<double>(r.varint());
+  if (r.bad || c->total < 1 || static_cast<uint64_t>(r.end - r.p) < 2 * n) return false;
+  const char* packed = r.p;
+  r.p += 2 * n;
   c->tokens.resize(n);
   c->values.resize(n);
+  c->counts.resize(n);
+  ValueOfCount value(c->total);
+  for (uint64_t i = 0; i < n; ++i) {
+    uint16_t t;
+    std::memcpy(&t, packed + 2 * i, 2);
+    uint32_t count = (t & 1) ? 1 : static_cast<uint32_t>(r.varint());
+    c->tokens[i] = t >> 1;
+    c->counts[i] = count;
+    c->values[i] = value(count);
+  }
+  return !r.bad && r.p == r.end;
+}
+
+bool get_fixed16(Reader& r, uint64_t n, CellRecord* c) {
+  if (static_cast<uint64_t>(r.end - r.p) != 4 * n) return false;
+  c->tokens.resize(n);
+  c->values.resize(n);
+  c->counts.clear();
+  c->total = 0;
   uint16_t tmp[2];
   for (uint64_t i = 0; i < n; ++i) {
     std::memcpy(&tmp[0], r.p + 2 * i, 2);
@@ -107,6 +184,24 @@ Status decode_cell(std::string_view v, CellRecord* c, const std::string& key) {
     c->tokens[i] = tmp[0];
     c->values[i] = tmp[1] / kValueScale;
   }
+  return true;
+}
+
+Status decode_cell(std::string_view v, CellRecord* c, const std::string& key) {
+  uint8_t format = v.empty() ? 0 : static_cast<uint8_t>(v[0]);
+  if (format != kCellRecordFormat)
+    return Status::corruption("cell record " + key + " is in record format " + std::to_string(format) +
+                              "; this sccello reads format " + std::to_string(kCellRecordFormat) +
+                              ": re-import the dataset (sccello cells import FILE --dataset NAME --replace)");
+  Reader r{v.data() + 1, v.data() + v.size()};
+  uint8_t kind = r.p < r.end ? static_cast<uint8_t>(*r.p++) : 0;
+  for (std::string* s : {&c->cell_id, &c->term_id, &c->label, &c->donor, &c->tissue, &c->assay}) *s = r.str();
+  uint64_t n = r.varint();
+  bool ok = !r.bad && n <= static_cast<uint64_t>(r.end - r.p);
+  if (ok && kind == kValuesAsCounts) ok = get_counts(r, n, c);
+  else if (ok && kind == kValuesFixed16) ok = get_fixed16(r, n, c);
+  else if (ok) return Status::corruption("cell record " + key + ": unknown value encoding " + std::to_string(kind));
+  if (!ok) return Status::corruption("cell record " + key + ": truncated or malformed");
   return Status::ok();
 }
 

@@ -29,6 +29,12 @@ struct CellRecord {
   std::string assay;
   std::vector<int32_t> tokens;  // <cls> first
   std::vector<float> values;    // log1p(normalised count), 0 for <cls>
+  // Optional on write, filled on read when stored: the integer count of each token (0 for <cls>)
+  // and the cell's total n, with values[i] == float(log1p(counts[i] * 10000.0 / total)). Cells
+  // that have them (and satisfy that identity) are stored compactly and exactly as counts; others
+  // store values as 16-bit fixed point (kValueScale).
+  std::vector<uint32_t> counts;
+  double total = 0;
 };
 
 struct DatasetInfo {
@@ -121,7 +127,10 @@ class DatasetWriter {
   int64_t num_cells_ = 0, num_tokens_ = 0, max_len_ = 0, unmapped_ = 0;
 };
 
-// Values are stored as fixed point: round(value * 4096) in a uint16 (absolute error <= 1/8192).
+// Cell records without counts store values as fixed point: round(value * 4096) in a uint16
+// (absolute error <= 1/8192). Cells with counts store them instead (exact values, ~2.3 B/token).
 constexpr float kValueScale = 4096.0f;
+// The cell record format this version writes and reads (the first byte of every cell record).
+constexpr uint8_t kCellRecordFormat = 2;
 
 }  // namespace sccello

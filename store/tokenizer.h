@@ -1,7 +1,8 @@
 // Tokenizer: scCello's (Geneformer's) rank-value encoding of one cell, exactly as DESIGN.md:
 // totals over vocabulary genes (or all genes), x*10000/n, rank r = v/median descending with
 // ties by gene column order, <cls> first, at most max_len tokens, values log1p(v) (0 for <cls>).
-// Built once per matrix (a per-column table of token and median); const methods are thread-safe.
+// Built once per matrix (a per-column table of token and median); const methods are thread-safe
+// (each thread passes its own TokenizeScratch).
 #pragma once
 
 #include <cstdint>
@@ -29,17 +30,24 @@ struct GeneMapReport {
   int64_t dropped() const { return genes_in_file - mapped; }
 };
 
-// Reusable per-thread buffers of one tokenize() call.
+// Reusable per-thread buffers of one tokenize() call: the cell's expressed vocabulary genes as
+// parallel arrays (column order), so that v and r are computed in one vectorisable loop.
 struct TokenizeScratch {
-  struct Item {
-    double rank;   // v / median
-    int32_t col;   // column in the matrix (tie order)
-    int32_t token;
-    float count;
-  };
-  std::vector<Item> items;
+  std::vector<int32_t> col, token;   // column in the matrix (tie order), vocabulary token
+  std::vector<float> count;
+  std::vector<double> median, v, rank;  // gene median, x*10000/n, v/median
   std::vector<uint64_t> keys, swap;  // (descending float rank << 32) | item position
   std::vector<float> log_cache;      // log1p(v) for small integer counts of the current cell
+};
+
+// One tokenized cell: tokens, values, and for the compact corpus record the integer counts
+// (0 for <cls>) and the total n, so that values[i] == float(log1p(counts[i] * 10000 / total)).
+// counts is empty when some count is not a non-negative integer.
+struct TokenizedCell {
+  std::vector<int32_t> tokens;
+  std::vector<float> values;
+  std::vector<uint32_t> counts;
+  double total = 0;
 };
 
 class Tokenizer {
@@ -48,18 +56,30 @@ class Tokenizer {
 
   const GeneMapReport& report() const { return report_; }
   const TokenizerOptions& options() const { return options_; }
-  int32_t token_of_column(int32_t col) const { return token_[col]; }
+  int32_t token_of_column(int32_t col) const { return column_[col].token; }
 
   // One cell from its nonzeros (columns ascending). Replaces *tokens and *values.
   void tokenize(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* scratch,
                 std::vector<int32_t>* tokens, std::vector<float>* values) const;
+  // Also returns the counts and the total of the cell (`out->counts`, `out->total`).
+  void tokenize(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* scratch,
+                TokenizedCell* out) const;
+  // Rows [0, rows) of a CSR block (row r's entries at indices/data[indptr[r] .. indptr[r+1])),
+  // split into contiguous ranges over `threads` threads (0 = cores); out[r] is row r whatever
+  // the thread count, so the output is deterministic.
+  void tokenize_rows(const int64_t* indptr, const int32_t* indices, const float* data, int64_t rows,
+                     int threads, std::vector<TokenizedCell>* out) const;
   // The total n used for a cell (before the n = 0 -> 1 rule).
   double total(const int32_t* cols, const float* counts, int64_t nnz) const;
 
  private:
+  struct Column {
+    int32_t token = -1;  // -1 when the column is not used
+    double median = 0;
+  };
+  double gather(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* s) const;
   TokenizerOptions options_;
-  std::vector<int32_t> token_;   // per column; -1 when the column is not used
-  std::vector<double> median_;   // per column
+  std::vector<Column> column_;  // per matrix column
   GeneMapReport report_;
 };
 
