@@ -62,14 +62,14 @@ std::vector<double> networkx_oracle(int32_t s, double alpha, int* iters) {
   return x;
 }
 
-TEST(Ppr, GraphHasScCellosNodes) {
+TEST(plugins_Ppr, GraphHasScCellosNodes) {
   EXPECT_EQ(walk().num_nodes(), 2635u);  // live CL terms with an is_a edge (networkx: 2635 nodes, 3705 edges)
   size_t arcs = walk().in_nodes().size();
   EXPECT_EQ(arcs, 2u * 3705u);
   EXPECT_TRUE(walk().dangling().empty());
 }
 
-TEST(Ppr, MatchesNetworkxGoldenValues) {
+TEST(plugins_Ppr, MatchesNetworkxGoldenValues) {
   // python3-networkx 2.8.8: nx.pagerank(G, alpha=0.9, personalization={s: 1}), see bench/compare_networkx.py.
   struct Golden { const char* s; const char* t; double p; };
   const Golden golden[] = {
@@ -90,7 +90,7 @@ TEST(Ppr, MatchesNetworkxGoldenValues) {
   EXPECT_NEAR((*row)[node("CL:0000945")], 0.05783030403148254, 1e-12);
 }
 
-TEST(Ppr, BatchedRowsEqualTheLoopedOracleWithSameIterations) {
+TEST(plugins_Ppr, BatchedRowsEqualTheLoopedOracleWithSameIterations) {
   std::vector<int32_t> sources = {node("CL:0000236"), node("CL:0000000"), node("CL:0000084"), 0, 17, 999, 2634,
                                   node("CL:0000236"), 1500, 42, 7};
   PprOptions options;
@@ -153,7 +153,7 @@ PprGraph leukocyte_subgraph(bool directed) {
   return PprGraph::from_edges(g.num_terms(), edges, directed);
 }
 
-TEST(Ppr, ExactModeMatchesDenseSolveOnLeukocyteSubgraph) {
+TEST(plugins_Ppr, ExactModeMatchesDenseSolveOnLeukocyteSubgraph) {
   for (bool directed : {false, true}) {
     PprGraph sub = leukocyte_subgraph(directed);
     ASSERT_GT(sub.num_nodes(), 200u);
@@ -170,7 +170,7 @@ TEST(Ppr, ExactModeMatchesDenseSolveOnLeukocyteSubgraph) {
   }
 }
 
-TEST(Ppr, RowsSumToOneAndUndirectedDetailedBalance) {
+TEST(plugins_Ppr, RowsSumToOneAndUndirectedDetailedBalance) {
   PprOptions exact;
   exact.mode = PprMode::kExact;
   exact.threads = 2;
@@ -196,7 +196,7 @@ TEST(Ppr, RowsSumToOneAndUndirectedDetailedBalance) {
   }
 }
 
-TEST(Ppr, LevelsFollowScCello) {
+TEST(plugins_Ppr, LevelsFollowScCello) {
   EXPECT_EQ(ppr_level(0.99e-4, 1e-4), 1);
   EXPECT_EQ(ppr_level(1e-4, 1e-4), 1);      // log2(2) = 1
   EXPECT_EQ(ppr_level(3e-4, 1e-4), 1);      // 3e-4/1e-4 = 2.9999999999999996 in doubles (as in Python)
@@ -219,7 +219,7 @@ TEST(Ppr, LevelsFollowScCello) {
   }
 }
 
-TEST(Ppr, BadOptionsAndNonConvergence) {
+TEST(plugins_Ppr, BadOptionsAndNonConvergence) {
   PprOptions o;
   o.alpha = 1.0;
   auto r = ppr_row(walk(), 0, o);

@@ -99,7 +99,7 @@ TEST_P(TargetsCli, ErrorsAreClearAndNonZero) {
   EXPECT_NE(r.out.find("give exactly one of --terms FILE or --all"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TargetsCli, ::testing::Values("rocksdb", "sqlite"));
+INSTANTIATE_TEST_SUITE_P(plugins, TargetsCli, ::testing::Values("rocksdb", "sqlite"));
 
 }  // namespace
 }  // namespace sccello

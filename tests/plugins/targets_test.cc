@@ -73,7 +73,7 @@ std::string error_of(const std::string& spec, std::vector<TermId> labels = {"CL:
   return p.status().message();
 }
 
-TEST(TargetRegistry, ListsBuiltinsWithParameters) {
+TEST(plugins_TargetRegistry, ListsBuiltinsWithParameters) {
   std::set<std::string> names;
   for (const auto& info : list_target_providers()) names.insert(info.name);
   for (const char* n : {"ppr", "shortest_path", "ic", "lca_depth", "none"}) EXPECT_TRUE(names.count(n)) << n;
@@ -82,7 +82,7 @@ TEST(TargetRegistry, ListsBuiltinsWithParameters) {
   EXPECT_EQ(spec->describe("1"), "ppr/1:alpha=0.9,threshold=1e-04,mode=exact,edges=is_a,directed=1,max_iter=100,tol=1e-06");
 }
 
-TEST(TargetRegistry, BadInputGivesClearErrors) {
+TEST(plugins_TargetRegistry, BadInputGivesClearErrors) {
   EXPECT_NE(error_of("pagerank").find("unknown target provider 'pagerank'; valid: ppr, shortest_path, ic, lca_depth, none"), std::string::npos);
   EXPECT_NE(error_of("ppr:beta=2").find("unknown parameter 'beta' of provider ppr; valid: alpha, threshold, mode, edges, directed, max_iter, tol"), std::string::npos);
   EXPECT_NE(error_of("ppr:alpha=1.5").find("alpha must lie in (0,1)"), std::string::npos);
@@ -96,7 +96,7 @@ TEST(TargetRegistry, BadInputGivesClearErrors) {
   EXPECT_NE(error_of("ppr:max_iter=1").find("did not converge in 1 iterations"), std::string::npos);
 }
 
-TEST(Targets, PprMatchesNetworkxGoldenValuesAndLevels) {
+TEST(plugins_Targets, PprMatchesNetworkxGoldenValuesAndLevels) {
   auto p = make("ppr");
   LabelIndex b = p->label_of("CL:0000236"), lin = p->label_of("CL:0000945");
   auto row = p->raw_row_f64(b);
@@ -156,7 +156,7 @@ void check_common(const TargetProvider& p) {
   }
 }
 
-TEST(Targets, EveryProviderHasIntegerLevelsAndTheClosureMask) {
+TEST(plugins_Targets, EveryProviderHasIntegerLevelsAndTheClosureMask) {
   for (const char* spec : {"ppr", "ppr:mode=exact,alpha=0.8", "ppr:directed=1", "ppr:edges=is_a+part_of",
                            "shortest_path", "ic", "ic:measure=lin,levels=5", "lca_depth", "none"}) {
     SCOPED_TRACE(spec);
@@ -166,7 +166,7 @@ TEST(Targets, EveryProviderHasIntegerLevelsAndTheClosureMask) {
   }
 }
 
-TEST(Targets, ShortestPathEqualsGraphDistance) {
+TEST(plugins_Targets, ShortestPathEqualsGraphDistance) {
   auto p = make("shortest_path:max_level=6");
   const OntologyGraph& g = cl_graph();
   const size_t n = p->label_space().size();
@@ -192,7 +192,7 @@ double best_common(const OntologyGraph& g, TermIndex a, TermIndex b, const std::
   return best;
 }
 
-TEST(Targets, LcaDepthAndResnikEqualBruteForce) {
+TEST(plugins_Targets, LcaDepthAndResnikEqualBruteForce) {
   auto lca = make("lca_depth");
   auto ic = make("ic:measure=lin");
   const OntologyGraph& g = cl_graph();
@@ -219,20 +219,20 @@ TEST(Targets, LcaDepthAndResnikEqualBruteForce) {
   }
 }
 
-TEST(Targets, NoneIsOneLevelForAllPairs) {
+TEST(plugins_Targets, NoneIsOneLevelForAllPairs) {
   auto p = make("none");
   auto lv = p->levels(all_labels(*p));
   for (int32_t v : *lv) ASSERT_EQ(v, 1);
   EXPECT_TRUE(p->negatives(0, 2)->size() > 0);
 }
 
-TEST(Targets, DefaultLabelSpaceIsTheGraphNodes) {
+TEST(plugins_Targets, DefaultLabelSpaceIsTheGraphNodes) {
   auto p = make("ppr", {});
   EXPECT_EQ(p->label_space().size(), 2635u);
   EXPECT_EQ(p->label_of("CL:0017500"), -1);
 }
 
-TEST(TargetPlugin, LoadsAndServesAnExternalProvider) {
+TEST(plugins_TargetPlugin, LoadsAndServesAnExternalProvider) {
   auto info = load_target_plugin(SCCELLO_TEST_PLUGIN);
   ASSERT_TRUE(info.is_ok()) << info.status().message();
   EXPECT_EQ(info->name, "neighbours");
@@ -254,7 +254,7 @@ TEST(TargetPlugin, LoadsAndServesAnExternalProvider) {
   EXPECT_NE(error_of("neighbours:weight=2").find("weight must lie in (0,1)"), std::string::npos);
 }
 
-TEST(TargetPlugin, RefusesAnotherApiVersion) {
+TEST(plugins_TargetPlugin, RefusesAnotherApiVersion) {
   auto info = load_target_plugin(SCCELLO_TEST_PLUGIN_V999);
   ASSERT_FALSE(info.is_ok());
   EXPECT_NE(info.status().message().find("speaks API version 999"), std::string::npos) << info.status().message();
@@ -367,7 +367,7 @@ TEST_P(TargetCacheTest, AnotherReleaseNeverReusesRows) {
   EXPECT_EQ(p->stats().rows_computed, 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TargetCacheTest, ::testing::Values(Backend::kRocksDb, Backend::kSqlite),
+INSTANTIATE_TEST_SUITE_P(plugins, TargetCacheTest, ::testing::Values(Backend::kRocksDb, Backend::kSqlite),
                          [](const auto& info) { return backend_name(info.param); });
 
 }  // namespace
