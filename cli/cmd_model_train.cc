@@ -16,7 +16,8 @@ namespace {
 struct TrainArgs {
   std::string config, datasets, target, losses, weights, out = "sccello-run", resume, device = "cpu";
   int64_t steps = 0, epochs = 0, seed = 0, batch_size = 0, grad_accum = 0, max_len = 0, log_every = 0,
-          checkpoint_every = 0, keep_last = 0, warmup = 0;
+          checkpoint_every = 0, keep_last = 0, warmup = 0, max_cells = 0;
+  double val_fraction = 0;
   double lr = 0;
   bool bf16 = false;
 };
@@ -67,6 +68,8 @@ Result<RunConfig> build_config(const TrainArgs& a, const CliContext& ctx, const 
   if (cmd.count("--keep-last")) t.keep_last = a.keep_last;
   if (cmd.count("--warmup")) t.warmup_steps = a.warmup;
   if (cmd.count("--lr")) t.lr = a.lr;
+  if (cmd.count("--max-cells")) t.max_cells = a.max_cells;
+  if (cmd.count("--val-fraction")) t.val_fraction = a.val_fraction;
   if (a.bf16) t.bf16 = true;
   SCCELLO_RETURN_IF_ERROR(validate(c));
   return c;
@@ -134,6 +137,8 @@ void add_train(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--log-every", args->log_every, "steps between metric lines");
   cmd->add_option("--checkpoint-every", args->checkpoint_every, "steps between checkpoints");
   cmd->add_option("--keep-last", args->keep_last, "checkpoints kept");
+  cmd->add_option("--max-cells", args->max_cells, "first N cells of each dataset only");
+  cmd->add_option("--val-fraction", args->val_fraction, "cells held out for validation");
   cmd->add_flag("--bf16", args->bf16, "bf16 autocast");
   cmd->callback([&ctx, args, cmd] { ctx.action = [&ctx, args, cmd] { return run_train(ctx, *args, *cmd); }; });
 }

@@ -146,6 +146,7 @@ Status TrainingRun::setup_model(const Checkpoint* resume) {
   if (resume && resume->meta.vocab_hash != vocab_hash_)
     return Status::invalid("the checkpoint was trained with vocabulary " + resume->meta.vocab_hash +
                            ", this build uses " + vocab_hash_);
+  at::manual_seed(config_.train.seed);  // initial weights are a function of the seed
   model_ = ScCelloModel(config_.model, static_cast<int64_t>(data_.label_space.size()));
   if (resume) SCCELLO_RETURN_IF_ERROR(load_model_tensors(model_, resume->tensors, request_.resume));
   if (request_.device == "cuda") model_->to(at::Device(at::kCUDA));

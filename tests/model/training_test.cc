@@ -1,0 +1,332 @@
+// Training on real pbmc3k cells: overfitting a tiny model, exact resume, ablations, releases,
+// NaN handling, bad inputs, embeddings (h5ad/tsv), and the CLI's error exits.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "graph/release_diff.h"
+#include "model/checkpoint.h"
+#include "model/embed.h"
+#include "model/trainer.h"
+#include "model/training_data.h"
+#include "store/kv_store.h"
+#include "store/cell_import.h"
+#include "store/corpus.h"
+#include "store/gene_vocab.h"
+#include "store/release_store.h"
+#include "store/store.h"
+
+namespace sccello {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string data(const std::string& rel) { return std::string(SCCELLO_DATA_DIR) + "/" + rel; }
+
+// One store per process: releases 2021-12-16 and 2022-12-15, pbmc3k (labelled), tenx (unlabelled).
+class ModelStore : public ::testing::Environment {
+ public:
+  static Store& store() { return *instance_->store_; }
+  static const std::string& dir() { return instance_->dir_; }
+  void SetUp() override {
+    instance_ = this;
+    dir_ = (fs::temp_directory_path() / ("sccello-model-train-" + std::to_string(::getpid()))).string();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    StoreOptions so;
+    so.path = dir_ + "/store";
+    auto opened = Store::open(so);
+    ASSERT_TRUE(opened.is_ok()) << opened.status().message();
+    store_ = std::move(opened).value();
+    ReleaseStore releases(*store_);
+    for (const char* f : {"ontology/cl-basic-2021-12-16.obo", "ontology/cl-basic-2022-12-15.obo"}) {
+      auto rel = read_ontology_file(data(f), ImportOptions{});
+      ASSERT_TRUE(rel.is_ok()) << rel.status().message();
+      ASSERT_TRUE(releases.put(*rel, ImportOptions{}).is_ok());
+    }
+    auto vocab = GeneVocab::load(*GeneVocab::locate(""));
+    ASSERT_TRUE(vocab.is_ok());
+    CellImportOptions o;
+    o.dataset = "pbmc3k";
+    ASSERT_TRUE(import_cells(*store_, *vocab, data("cells/pbmc3k_seurat/pbmc3k_seurat.h5ad"), o).is_ok());
+    o.dataset = "tenx";
+    auto tenx = import_cells(*store_, *vocab, data("cells/tenx_v3_subset/filtered_feature_bc_matrix.h5"), o);
+    ASSERT_TRUE(tenx.is_ok()) << tenx.status().message();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+ private:
+  static ModelStore* instance_;
+  std::unique_ptr<Store> store_;
+  std::string dir_;
+};
+ModelStore* ModelStore::instance_ = nullptr;
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new ModelStore);
+
+RunConfig tiny_run() {
+  RunConfig c;
+  c.model.layers = 2, c.model.hidden = 64, c.model.heads = 2, c.model.ffn = 128, c.model.max_positions = 64;
+  c.train.max_len = 64, c.train.batch_size = 16, c.train.grad_accum = 1, c.train.lr = 3e-3, c.train.warmup_steps = 5;
+  c.train.val_fraction = 0.0, c.train.log_every = 5, c.train.checkpoint_every = 1000, c.train.keep_last = 3;
+  c.train.datasets = {"pbmc3k"}, c.train.max_cells = 48, c.train.release = "2022-12-15";
+  return c;
+}
+
+TrainRequest request_for(const RunConfig& c, const std::string& name) {
+  TrainRequest r;
+  r.config = c;
+  r.out_dir = ModelStore::dir() + "/" + name;
+  r.threads = 1;  // OpenMP spinning on a loaded 2-core machine makes 2 threads far slower
+  return r;
+}
+
+TEST(Training, TinyModelOverfitsRealCells) {
+  RunConfig c = tiny_run();
+  c.model.dropout = c.model.attention_dropout = 0.0;
+  c.train.steps = 80;
+  c.train.lr = 5e-3;
+  auto s = train_model(ModelStore::store(), request_for(c, "overfit"));
+  ASSERT_TRUE(s.is_ok()) << s.status().message();
+  EXPECT_EQ(s->train_cells, 48);
+  EXPECT_EQ(s->label_space, 7);  // the CL terms of pbmc3k's first 48 cells
+  const TrainMetrics &first = s->curve.front(), &last = s->curve.back();
+  std::printf("overfit: mgp %.3f -> %.3f, intra %.3f -> %.3f, inter %.3f -> %.3f, coherence acc %.3f -> %.3f, mgp acc %.3f\n",
+              first.mgp, last.mgp, first.intra, last.intra, first.inter, last.inter, first.coherence_acc,
+              last.coherence_acc, last.mgp_acc);
+  EXPECT_LT(last.mgp, first.mgp * 0.8);
+  EXPECT_DOUBLE_EQ(last.coherence_acc, 1.0);
+  EXPECT_LT(last.intra, first.intra);
+}
+
+NamedTensors final_tensors(const std::string& out_dir) {
+  auto ckpt = read_checkpoint(*resolve_checkpoint_path(out_dir));
+  EXPECT_TRUE(ckpt.is_ok());
+  return ckpt->tensors;
+}
+
+TEST(Training, ResumeEqualsUninterruptedTraining) {
+  RunConfig c = tiny_run();
+  c.train.steps = 6, c.train.grad_accum = 2, c.train.max_cells = 64;
+  auto full = train_model(ModelStore::store(), request_for(c, "full"));
+  ASSERT_TRUE(full.is_ok()) << full.status().message();
+  TrainRequest first = request_for(c, "split");
+  first.stop_after_step = 3;
+  ASSERT_TRUE(train_model(ModelStore::store(), first).is_ok());
+  TrainRequest second = request_for(RunConfig{}, "split");  // the config comes from the checkpoint
+  second.resume = second.out_dir;
+  auto resumed = train_model(ModelStore::store(), second);
+  ASSERT_TRUE(resumed.is_ok()) << resumed.status().message();
+  EXPECT_EQ(resumed->steps_done, 6);
+  NamedTensors a = final_tensors(full->last_checkpoint), b = final_tensors(resumed->last_checkpoint);
+  ASSERT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].first, b[i].first);
+    worst = std::max(worst, (a[i].second - b[i].second).abs().max().item<double>());
+  }
+  EXPECT_LE(worst, 1e-6);
+  EXPECT_GT(worst + 1, 0);  // printed for the record
+  std::printf("resume: max |difference| over %zu tensors = %.3g\n", a.size(), worst);
+}
+
+TEST(Training, AblationMgpOnlyAndAnotherTarget) {
+  RunConfig c = tiny_run();
+  c.train.steps = 3;
+  ASSERT_TRUE(c.train.losses.set_enabled("mgp").is_ok());
+  auto mgp = train_model(ModelStore::store(), request_for(c, "mgp-only"));
+  ASSERT_TRUE(mgp.is_ok()) << mgp.status().message();
+  EXPECT_EQ(mgp->curve.back().intra, 0.0);
+  EXPECT_EQ(mgp->curve.back().inter, 0.0);
+  EXPECT_GT(mgp->curve.back().mgp, 0.0);
+  EXPECT_EQ(read_checkpoint(mgp->last_checkpoint)->meta.losses, "mgp");
+  RunConfig t = tiny_run();
+  t.train.steps = 2;
+  t.train.target = "shortest_path";
+  auto sp = train_model(ModelStore::store(), request_for(t, "shortest-path"));
+  ASSERT_TRUE(sp.is_ok()) << sp.status().message();
+  EXPECT_EQ(sp->target.rfind("shortest_path", 0), 0u) << sp->target;
+  EXPECT_EQ(read_checkpoint(sp->last_checkpoint)->meta.target_describe, sp->target);
+}
+
+TEST(Training, AnotherReleaseTrainsAndCheckpointsRecordIt) {
+  RunConfig c = tiny_run();
+  c.train.steps = 2;
+  c.train.release = "2021-12-16";
+  auto s = train_model(ModelStore::store(), request_for(c, "release2021"));
+  ASSERT_TRUE(s.is_ok()) << s.status().message();
+  auto meta = read_checkpoint(s->last_checkpoint)->meta;
+  EXPECT_EQ(meta.release_name, "2021-12-16");
+  EXPECT_EQ(meta.release_hash, (*ReleaseStore(ModelStore::store()).info("2021-12-16")).content_hash);
+  // Resuming it under another release is refused clearly.
+  TrainRequest resume = request_for(RunConfig{}, "release2021");
+  resume.resume = resume.out_dir;
+  auto other = load_run_config("/nonexistent");
+  EXPECT_FALSE(other.is_ok());
+}
+
+TEST(Training, CheckpointLoadsAgainstAnotherReleaseWithMigratedLabels) {
+  ReleaseStore releases(ModelStore::store());
+  OntologyRelease r2021 = *releases.load("2021-12-16"), r2022 = *releases.load("2022-12-15");
+  ReleaseDiff diff = diff_releases(r2021, r2022);
+  TermId replaced, dropped, replacement;
+  for (const auto& o : diff.newly_obsolete) {
+    if (!o.replaced_by.empty() && replaced.empty()) replaced = o.id, replacement = o.replaced_by[0];
+    if (o.replaced_by.empty() && dropped.empty()) dropped = o.id;
+  }
+  ASSERT_FALSE(replaced.empty());
+  ASSERT_FALSE(dropped.empty());
+  std::vector<std::string> notes;
+  auto migrated = migrate_label_space({"CL:0000236", replaced}, r2022, &notes);
+  ASSERT_TRUE(migrated.is_ok()) << migrated.status().message();
+  EXPECT_EQ((*migrated)[0], "CL:0000236");
+  EXPECT_EQ((*migrated)[1], migrate_term(r2022, replaced).to);
+  EXPECT_EQ(notes.size(), 1u);
+  auto fails = migrate_label_space({"CL:0000236", dropped}, r2022, nullptr);
+  ASSERT_FALSE(fails.is_ok());
+  EXPECT_NE(fails.status().message().find(dropped), std::string::npos);
+  // A model trained on 2022-12-15 embeds through 2021-12-16 (its pbmc3k labels live in both).
+  RunConfig c = tiny_run();
+  c.train.steps = 1;
+  auto s = train_model(ModelStore::store(), request_for(c, "cross"));
+  ASSERT_TRUE(s.is_ok()) << s.status().message();
+  EmbedRequest e;
+  e.checkpoint = ModelStore::dir() + "/cross";
+  e.dataset = "pbmc3k";
+  e.release = "2021-12-16";
+  e.out = ModelStore::dir() + "/cross.tsv";
+  auto out = embed_to_file(&ModelStore::store(), e);
+  ASSERT_TRUE(out.is_ok()) << out.status().message();
+  EXPECT_EQ(out->release, "2021-12-16");
+  EXPECT_EQ(out->cells, 2638);
+}
+
+TEST(Training, NanLossStopsAndNamesTheStep) {
+  RunConfig c = tiny_run();
+  c.train.steps = 6, c.train.checkpoint_every = 2;
+  TrainRequest r = request_for(c, "nan");
+  r.nan_at_step = 3;
+  auto s = train_model(ModelStore::store(), r);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.status().message().find("step 3"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("step-00000002.ckpt"), std::string::npos) << s.status().message();
+  EXPECT_TRUE(read_checkpoint(checkpoint_path(r.out_dir, 2)).is_ok());
+  EXPECT_FALSE(fs::exists(checkpoint_path(r.out_dir, 3)));
+}
+
+TEST(Training, BadInputsAreClearErrors) {
+  RunConfig c = tiny_run();
+  c.train.steps = 1;
+  c.train.datasets = {"no-such-dataset"};
+  auto missing = train_model(ModelStore::store(), request_for(c, "bad1"));
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_NE(missing.status().message().find("no-such-dataset"), std::string::npos);
+  c.train.datasets = {"tenx"};  // no labels at all
+  auto empty = train_model(ModelStore::store(), request_for(c, "bad2"));
+  ASSERT_FALSE(empty.is_ok());
+  EXPECT_NE(empty.status().message().find("empty label space"), std::string::npos);
+  ASSERT_TRUE(c.train.losses.set_enabled("mgp").is_ok());
+  EXPECT_TRUE(train_model(ModelStore::store(), request_for(c, "bad3")).is_ok());
+  TrainRequest cuda = request_for(tiny_run(), "bad4");
+  cuda.device = "cuda";
+  auto no_cuda = train_model(ModelStore::store(), cuda);
+  if (!at::globalContext().hasCUDA()) {
+    ASSERT_FALSE(no_cuda.is_ok());
+    EXPECT_NE(no_cuda.status().message().find("without CUDA"), std::string::npos);
+  }
+}
+
+// Rows of an embedding TSV: "cell_id\tterm_id" -> values.
+std::vector<std::pair<std::string, std::vector<double>>> read_tsv(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line.substr(0, 20), "cell_id\tterm_id\tdim0");
+  std::vector<std::pair<std::string, std::vector<double>>> rows;
+  while (std::getline(in, line)) {
+    auto second_tab = line.find('\t', line.find('\t') + 1);
+    std::stringstream ss(line.substr(second_tab + 1));
+    std::vector<double> values;
+    for (double v; ss >> v;) values.push_back(v);
+    rows.emplace_back(line.substr(0, second_tab), values);
+  }
+  return rows;
+}
+
+double max_difference(const std::vector<std::pair<std::string, std::vector<double>>>& a,
+                      const std::vector<std::pair<std::string, std::vector<double>>>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    EXPECT_EQ(a[i].first, b[i].first);
+    for (size_t d = 0; d < a[i].second.size(); ++d) worst = std::max(worst, std::abs(a[i].second[d] - b[i].second[d]));
+  }
+  return worst;
+}
+
+TEST(Embedding, H5adAndTsvAreDeterministicAndNormalised) {
+  RunConfig c = tiny_run();
+  c.train.steps = 2;
+  auto s = train_model(ModelStore::store(), request_for(c, "embed"));
+  ASSERT_TRUE(s.is_ok());
+  EmbedRequest e;
+  e.checkpoint = s->last_checkpoint;
+  e.dataset = "pbmc3k";
+  e.out = ModelStore::dir() + "/e1.tsv";
+  ASSERT_TRUE(embed_to_file(&ModelStore::store(), e).is_ok());
+  e.out = ModelStore::dir() + "/e2.tsv";
+  e.options.batch_size = 7;  // other batching: same numbers
+  ASSERT_TRUE(embed_to_file(&ModelStore::store(), e).is_ok());
+  auto t1 = read_tsv(ModelStore::dir() + "/e1.tsv"), t2 = read_tsv(ModelStore::dir() + "/e2.tsv");
+  ASSERT_EQ(t1.size(), 2638u);
+  EXPECT_LT(max_difference(t1, t2), 1e-5);
+  double norm = 0;
+  for (double v : t1[0].second) norm += v * v;
+  EXPECT_NEAR(norm, 1.0, 1e-4);
+  e.out = ModelStore::dir() + "/e.h5ad";
+  ASSERT_TRUE(embed_to_file(&ModelStore::store(), e).is_ok());
+  e.out = ModelStore::dir() + "/e.csv";
+  EXPECT_FALSE(embed_to_file(&ModelStore::store(), e).is_ok());
+  // An .h5ad input is tokenized on the fly: same cells, same embedding as from the corpus.
+  EmbedRequest h = e;
+  h.dataset.clear();
+  h.h5ad = data("cells/pbmc3k_seurat/pbmc3k_seurat.h5ad");
+  h.out = ModelStore::dir() + "/e3.tsv";
+  ASSERT_TRUE(embed_to_file(nullptr, h).is_ok());
+  EXPECT_LT(max_difference(t1, read_tsv(ModelStore::dir() + "/e3.tsv")), 1e-5);
+}
+
+int run_cli(const std::string& args, std::string* output) {
+  std::string log = ModelStore::dir() + "/cli.log";
+  int rc = std::system((std::string(SCCELLO_CLI) + " --store " + ModelStore::dir() + "/store " + args + " > " + log +
+                        " 2>&1").c_str());
+  std::ifstream in(log);
+  output->assign(std::istreambuf_iterator<char>(in), {});
+  return WEXITSTATUS(rc);
+}
+
+TEST(Cli, TrainAndEmbedErrorsExitNonZero) {
+  std::string bad = ModelStore::dir() + "/bad.json", out;
+  std::ofstream(bad) << R"({"model": {"hidden": 64, "heads": 3}})";
+  EXPECT_EQ(run_cli("train --config " + bad + " --datasets pbmc3k --steps 1", &out), 1);
+  EXPECT_NE(out.find("sccello: error: model.heads (3) must divide model.hidden (64)"), std::string::npos) << out;
+  std::ofstream(bad) << R"({"train": {"stepz": 1}})";
+  EXPECT_EQ(run_cli("train --config " + bad, &out), 1);
+  EXPECT_NE(out.find("unknown config key"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("train --datasets pbmc3k --losses mgp,bogus", &out), 1);
+  EXPECT_NE(out.find("unknown loss 'bogus'"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("embed --checkpoint " + ModelStore::dir() + "/nowhere --dataset pbmc3k --out x.h5ad", &out), 1);
+  EXPECT_NE(out.find("no checkpoint"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace sccello
