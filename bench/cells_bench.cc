@@ -1,19 +1,24 @@
-// Single-cell pipeline benchmarks: tokenization throughput (vs. the numpy per-cell reference,
-// bench/tokenize_numpy.py, on the same file), pbmc3k import end to end, sequential and random
-// corpus reads, and the peak RSS of importing a 50k-cell h5ad resampled from pbmc3k (built by
+// Single-cell pipeline benchmarks: tokenization throughput with 1 thread and every core, side by
+// side with the numpy per-cell reference (bench/tokenize_numpy.py) on the same file and in the same
+// run (BM_TokenizeVsNumpy), pbmc3k import end to end, sequential and random corpus reads, corpus
+// bytes per token (records and compacted RocksDB directory), and the peak RSS of importing a 50k-cell h5ad resampled from pbmc3k (built by
 // bench/make_resampled_h5ad.py into $TMPDIR on first use; not committed).
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
+#include <rocksdb/db.h>
 
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
+#include <chrono>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "store/cell_import.h"
 #include "store/corpus.h"
@@ -59,46 +64,88 @@ const Matrix& pbmc3k_rows() {
   return m;
 }
 
+int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+// One pass of the import's tokenization (Tokenizer::tokenize_rows, `threads` threads per block)
+// over pbmc3k's rows; returns the tokens made.
+int64_t tokenize_all(const Tokenizer& tok, const Matrix& m, int threads, std::vector<TokenizedCell>* out) {
+  int64_t tokens = 0;
+  for (const RowBlock& b : m.blocks) {
+    tok.tokenize_rows(b.indptr.data(), b.indices.data(), b.data.data(), b.num_rows(), threads, out);
+    for (const TokenizedCell& c : *out) tokens += static_cast<int64_t>(c.tokens.size());
+  }
+  return tokens;
+}
+
+// Arg = threads (the import's --threads): 1, and every core.
 void BM_TokenizePbmc3k(benchmark::State& state) {
   const Matrix& m = pbmc3k_rows();
   Tokenizer tok(vocab(), m.genes, TokenizerOptions{});
-  TokenizeScratch scratch;
-  std::vector<int32_t> tokens;
-  std::vector<float> values;
+  std::vector<TokenizedCell> out;
   int64_t total_tokens = 0;
-  for (auto _ : state) {
-    for (const RowBlock& b : m.blocks)
-      for (int64_t r = 0; r < b.num_rows(); ++r) {
-        int64_t s = b.indptr[r];
-        tok.tokenize(b.indices.data() + s, b.data.data() + s, b.indptr[r + 1] - s, &scratch, &tokens, &values);
-        total_tokens += static_cast<int64_t>(tokens.size());
-      }
-  }
+  for (auto _ : state) total_tokens += tokenize_all(tok, m, static_cast<int>(state.range(0)), &out);
   state.SetItemsProcessed(state.iterations() * m.cells);
   state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(total_tokens), benchmark::Counter::kIsRate);
+  state.SetLabel(std::to_string(state.range(0)) + " thread(s)");
 }
-// Threads(2): each thread tokenizes all cells; items/s is the sum (cells are independent).
-BENCHMARK(BM_TokenizePbmc3k)->Unit(benchmark::kMillisecond)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(BM_TokenizePbmc3k)->Arg(1)->Arg(cores())->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// The numpy/scipy per-cell reference on the same file, run once; reports its cells/s.
-void BM_NumpyReferencePbmc3k(benchmark::State& state) {
+// The numpy/scipy per-cell reference (bench/tokenize_numpy.py) on the same file; returns its
+// cells/s (tokenization only, as it prints), 0 when python3 with numpy/scipy/h5py is missing.
+double numpy_cells_per_s() {
   std::string script = std::string(SCCELLO_DATA_DIR) + "/../bench/tokenize_numpy.py";
   std::string cmd = python() + " " + script + " " + kPbmc3k + " " + kData + "/vocab " + tmp_dir() +
                     "/sccello_numpy_tokens.tsv 2>&1";
   double rate = 0;
-  for (auto _ : state) {
-    FILE* p = popen(cmd.c_str(), "r");
-    char line[512];
-    while (p && std::fgets(line, sizeof line, p)) {
-      const char* eq = std::strstr(line, "= ");
-      if (std::strstr(line, "cells/s") && eq) rate = std::atof(eq + 2);
-    }
-    if (p) pclose(p);
+  FILE* p = popen(cmd.c_str(), "r");
+  char line[512];
+  while (p && std::fgets(line, sizeof line, p)) {
+    const char* eq = std::strstr(line, "= ");
+    if (std::strstr(line, "cells/s") && eq) rate = std::atof(eq + 2);
   }
-  if (rate == 0) state.SkipWithError("python3 with numpy, scipy and h5py is needed (apt: python3-scipy python3-h5py)");
-  state.counters["numpy_cells_per_s"] = rate;
+  if (p) pclose(p);
+  return rate;
 }
-BENCHMARK(BM_NumpyReferencePbmc3k)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Best cells/s of `reps` passes of the C++ tokenization over pbmc3k with `threads` threads.
+double cpp_cells_per_s(int threads, int reps) {
+  const Matrix& m = pbmc3k_rows();
+  Tokenizer tok(vocab(), m.genes, TokenizerOptions{});
+  std::vector<TokenizedCell> out;
+  double best = 0;
+  for (int i = 0; i < reps; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    tokenize_all(tok, m, threads, &out);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::max(best, m.cells / s);
+  }
+  return best;
+}
+
+// Side by side on pbmc3k in one run: numpy (once: it takes a second or more), then the C++
+// tokenizer with 1 thread and with every core (best of 20 passes each); ratios to numpy.
+void BM_TokenizeVsNumpy(benchmark::State& state) {
+  double numpy = 0, one = 0, all = 0;
+  for (auto _ : state) {
+    numpy = numpy_cells_per_s();
+    one = cpp_cells_per_s(1, 20);
+    all = cpp_cells_per_s(cores(), 20);
+  }
+  if (numpy == 0) {
+    state.SkipWithError("python3 with numpy, scipy and h5py is needed (apt: python3-scipy python3-h5py)");
+    return;
+  }
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
+  state.counters["numpy_cells_per_s"] = numpy;
+  state.counters["cpp_1thread_cells_per_s"] = one;
+  state.counters["cpp_all_cells_per_s"] = all;
+  state.counters["ratio_1thread"] = one / numpy;
+  state.counters["ratio_all"] = all / numpy;
+  state.counters["load1"] = load[0];
+  state.SetLabel(std::to_string(cores()) + " cores");
+}
+BENCHMARK(BM_TokenizeVsNumpy)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 std::unique_ptr<Store> fresh_store(const std::string& name, Backend backend) {
   std::string path = tmp_dir() + "/" + name;
@@ -168,6 +215,42 @@ void BM_CorpusRandom(benchmark::State& state) {
   state.SetLabel(backend_name(backend));
 }
 BENCHMARK(BM_CorpusRandom)->Arg(0)->Arg(1);
+
+uint64_t directory_bytes(const std::string& dir) {
+  uint64_t bytes = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) bytes += e.file_size();
+  return bytes;
+}
+
+// Bytes per token of pbmc3k (2,167,991 tokens): the cell records' keys + values, and the RocksDB
+// directory after the import, closed, reopened and fully compacted (LZ4, as the store opens it).
+void BM_CorpusBytesPerTokenPbmc3k(benchmark::State& state) {
+  std::string path = tmp_dir() + "/sccello_bench_disk";
+  double raw = 0, disk = 0, tokens = 0;
+  for (auto _ : state) {
+    {
+      auto store = fresh_store("sccello_bench_disk", Backend::kRocksDb);
+      CellImportOptions o;
+      o.dataset = "pbmc3k";
+      auto r = import_cells(*store, vocab(), kPbmc3k, o);
+      if (!r) return state.SkipWithError(r.status().message().c_str());
+      tokens = static_cast<double>(r->info.num_tokens);
+      raw = static_cast<double>(Corpus(*store).stored_bytes("pbmc3k").value());
+    }
+    rocksdb::Options options;
+    options.compression = rocksdb::kLZ4Compression;
+    rocksdb::DB* db = nullptr;
+    if (!rocksdb::DB::Open(options, path, &db).ok()) return state.SkipWithError("reopening the store failed");
+    db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr);
+    delete db;
+    disk = static_cast<double>(directory_bytes(path));
+  }
+  state.counters["record_bytes_per_token"] = raw / tokens;
+  state.counters["disk_bytes_per_token"] = disk / tokens;
+  state.counters["disk_MB"] = disk / 1e6;
+}
+BENCHMARK(BM_CorpusBytesPerTokenPbmc3k)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // The child of BM_Import50kPeakRss: a fresh exec of this program (fork alone would inherit the
 // parent's RocksDB threads and locks) that imports $SCCELLO_BENCH_IMPORT into a new store and

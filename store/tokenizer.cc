@@ -70,27 +70,31 @@ double Tokenizer::gather(const int32_t* cols, const float* counts, int64_t nnz, 
 
 namespace {
 
-// Stable LSD radix sort of 64-bit keys on their top 24 bits (three 8-bit digits: the float
-// rank's sign, exponent and 15 mantissa bits); passes where every key has the same digit are
-// skipped. Keys equal in those bits are put in exact order afterwards (order_items).
-constexpr int kRadixShift = 40, kRadixPasses = 3;
+// Stable LSD radix sort of 64-bit keys on bits 41..62 (two 11-bit digits: the float rank's
+// exponent and 14 mantissa bits; bit 63, the complemented sign, is always set); passes where
+// every key has the same digit are skipped. Keys equal in those bits are put in exact order
+// afterwards (order_items).
+constexpr int kRadixShift = 41, kRadixBits = 11, kRadixPasses = 2;
+constexpr uint32_t kRadixBins = 1u << kRadixBits;
 
-void radix_sort_top24(std::vector<uint64_t>* keys, std::vector<uint64_t>* swap) {
+void radix_sort_top(std::vector<uint64_t>* keys, std::vector<uint64_t>* swap, uint32_t (*hist)[kRadixBins]) {
   size_t n = keys->size();
-  uint32_t hist[kRadixPasses][256] = {};
+  std::memset(hist, 0, sizeof(uint32_t) * kRadixPasses * kRadixBins);
   for (uint64_t k : *keys)
-    for (int d = 0; d < kRadixPasses; ++d) ++hist[d][(k >> (kRadixShift + 8 * d)) & 0xff];
+    for (int d = 0; d < kRadixPasses; ++d) ++hist[d][(k >> (kRadixShift + kRadixBits * d)) & (kRadixBins - 1)];
   swap->resize(n);
   for (int d = 0; d < kRadixPasses; ++d) {
-    int shift = kRadixShift + 8 * d;
-    if (hist[d][((*keys)[0] >> shift) & 0xff] == n) continue;
-    uint32_t offset[256], sum = 0;
-    for (int b = 0; b < 256; ++b) {
+    int shift = kRadixShift + kRadixBits * d;
+    uint32_t* offset = hist[d];
+    if (offset[((*keys)[0] >> shift) & (kRadixBins - 1)] == n) continue;
+    uint32_t sum = 0;
+    for (uint32_t b = 0; b < kRadixBins; ++b) {
+      uint32_t c = offset[b];
       offset[b] = sum;
-      sum += hist[d][b];
+      sum += c;
     }
     uint64_t* out = swap->data();
-    for (uint64_t k : *keys) out[offset[(k >> shift) & 0xff]++] = k;
+    for (uint64_t k : *keys) out[offset[(k >> shift) & (kRadixBins - 1)]++] = k;
     keys->swap(*swap);
   }
 }
@@ -125,7 +129,7 @@ void order_items(TokenizeScratch* s) {
   keys.resize(s->rank.size());
   for (size_t i = 0; i < keys.size(); ++i)
     keys[i] = (static_cast<uint64_t>(descending_float_key(rank[i])) << 32) | i;
-  if (keys.size() > 1) radix_sort_top24(&keys, &s->swap);
+  if (keys.size() > 1) radix_sort_top(&keys, &s->swap, s->histogram);
   auto before = [&](uint64_t a, uint64_t b) {
     uint32_t x = a & 0xffffffffu, y = b & 0xffffffffu;
     return rank[x] > rank[y] || (rank[x] == rank[y] && col[x] < col[y]);
