@@ -1,6 +1,8 @@
-// Target provider speed on the real CL 2022-12-15 release in a RocksDB store: a cached row, a
-// 600 x 600 level matrix from the in-memory rows and from the store's cache (fresh provider),
-// and the trainer's per-batch call (levels + ancestor mask). Setup outside the timed loops.
+// Target provider speed on the real CL 2022-12-15 release: a cached row in memory, a 600 x 600
+// level matrix from the in-memory rows, a 600 x 600 level matrix by a fresh provider over a warm
+// store (RocksDB and SQLite, reopened after the cache was filled, so reads go through the
+// backend), the old raw-row path for comparison, and the trainer's per-batch call (levels +
+// ancestor mask). Setup outside the timed loops.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -16,26 +18,34 @@ namespace {
 
 struct Fixture {
   std::filesystem::path dir;
+  StoreOptions options;
   std::unique_ptr<Store> store;
   std::vector<TermId> nodes;  // every PPR node, release order
 
-  Fixture() {
-    dir = std::filesystem::temp_directory_path() / ("sccello_targets_bench_" + std::to_string(::getpid()));
+  explicit Fixture(Backend backend) {
+    dir = std::filesystem::temp_directory_path() /
+          ("sccello_targets_bench_" + std::to_string(::getpid()) + "_" + backend_name(backend));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
-    StoreOptions o;
-    o.path = (dir / "store").string();
-    auto opened = Store::open(o);
-    if (!opened) std::abort();
-    store = std::move(opened.value());
+    options.path = (dir / (backend == Backend::kSqlite ? "store.sqlite" : "store")).string();
+    options.backend = backend;
+    open();
     auto rel = read_ontology_file(std::string(SCCELLO_DATA_DIR) + "/ontology/cl-basic-2022-12-15.obo", {});
     if (!rel || !ReleaseStore(*store).put(*rel, {}).is_ok()) std::abort();
     auto all = provider({});
     nodes = all->label_space();
     (void)all->precompute();  // fills the store's cache with every row
+    all.reset();
+    store.reset();
+    open();  // a warm store: the cache is on disk (and in the OS page cache), not in memtables
   }
   ~Fixture() { std::filesystem::remove_all(dir); }
 
+  void open() {
+    auto opened = Store::open(options);
+    if (!opened) std::abort();
+    store = std::move(opened.value());
+  }
   std::unique_ptr<TargetProvider> provider(std::vector<TermId> labels) {
     TargetContext ctx;
     ctx.store = store.get();
@@ -48,8 +58,11 @@ struct Fixture {
   std::vector<TermId> first(size_t n) const { return {nodes.begin(), nodes.begin() + n}; }
 };
 
-Fixture& fixture() {
-  static Fixture* f = new Fixture();
+Fixture& fixture(Backend backend = Backend::kRocksDb) {
+  static Fixture* rocks = nullptr;
+  static Fixture* sqlite = nullptr;
+  Fixture*& f = backend == Backend::kSqlite ? sqlite : rocks;
+  if (!f) f = new Fixture(backend);
   return *f;
 }
 
@@ -102,24 +115,47 @@ void BM_LevelMatrix600_Memory(benchmark::State& state) {
 }
 BENCHMARK(BM_LevelMatrix600_Memory)->Unit(benchmark::kMicrosecond);
 
-// 600 x 600 levels by a fresh provider: 600 rows read from the store's cache, then the matrix.
-void BM_LevelMatrix600_FromStore(benchmark::State& state) {
+// 600 x 600 levels by a fresh provider over a warm store: 600 compact level rows read from the
+// store's cache, then the matrix. Arg: 0 RocksDB, 1 SQLite.
+void BM_LevelMatrix600_FreshProvider(benchmark::State& state) {
+  Fixture& f = fixture(state.range(0) ? Backend::kSqlite : Backend::kRocksDb);
+  state.SetLabel(state.range(0) ? "sqlite" : "rocksdb");
   auto labels = iota_labels(600);
   for (auto _ : state) {
     state.PauseTiming();
-    auto p = fixture().provider(fixture().first(600));
+    auto p = f.provider(f.first(600));
     state.ResumeTiming();
     auto lv = p->levels(labels);
     benchmark::DoNotOptimize(lv);
     state.PauseTiming();
-    auto* rows = static_cast<RowTargetProvider*>(p.get());
-    if (rows->stats().rows_computed != 0) state.SkipWithError("rows were computed, not loaded");
+    auto st = static_cast<RowTargetProvider*>(p.get())->stats();
+    if (st.rows_computed != 0 || st.level_rows_loaded != 600) state.SkipWithError("level rows were not loaded");
     p.reset();
     state.ResumeTiming();
   }
   state.SetItemsProcessed(state.iterations() * 600 * 600);
 }
-BENCHMARK(BM_LevelMatrix600_FromStore)->Unit(benchmark::kMillisecond)->Iterations(10);
+BENCHMARK(BM_LevelMatrix600_FreshProvider)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(100);
+
+// For comparison, the raw-row path: a fresh provider loading the 600 raw f64 rows from the cache
+// and deriving their levels (what `precompute` and `raw_row` do). Arg: 0 RocksDB, 1 SQLite.
+void BM_RawRows600_FreshProvider(benchmark::State& state) {
+  Fixture& f = fixture(state.range(0) ? Backend::kSqlite : Backend::kRocksDb);
+  state.SetLabel(state.range(0) ? "sqlite" : "rocksdb");
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto p = f.provider(f.first(600));
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(p->precompute());
+    state.PauseTiming();
+    auto st = static_cast<RowTargetProvider*>(p.get())->stats();
+    if (st.rows_computed != 0 || st.rows_loaded != 600) state.SkipWithError("raw rows were not loaded");
+    p.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * 600);
+}
+BENCHMARK(BM_RawRows600_FreshProvider)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(30);
 
 // The trainer's per-batch call: levels + ancestor mask for n random labels of all 2,635 types.
 void BM_BatchTargets(benchmark::State& state) {

@@ -230,7 +230,8 @@ int run_matrix(const CliContext& ctx, const TargetArgs& args, const MatrixArgs& 
     TargetProviderStats st = rows ? rows->stats() : TargetProviderStats{};
     std::cerr << "targets: " << p.label_space().size() << " rows in " << fmt(ms) << " ms (computed "
               << st.rows_computed << " in " << fmt(st.kernel_ms) << " ms kernel + " << fmt(st.rows_ms)
-              << " ms levels, loaded " << st.rows_loaded << " from cache, stale " << st.stale_entries
+              << " ms levels, loaded " << st.rows_loaded << " rows + " << st.level_rows_loaded
+              << " level rows from cache, stale " << st.stale_entries
               << ", threads " << ctx.threads << ")\n";
   }
   print_matrix(ctx, p.label_space(), *values);

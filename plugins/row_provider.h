@@ -1,7 +1,9 @@
 // RowTargetProvider: a TargetProvider built on a RowKernel (the part that differs between
 // providers: raw similarity rows over the terms of one OntologyGraph and the raw -> level map).
 // Levels, ancestor masks, negatives and caching are shared here: rows are computed on first use
-// in one batch, kept in memory and in the store's TargetCache. Thread-safe (one mutex).
+// in one batch, kept in memory and in the store's TargetCache (raw rows and compact level rows;
+// levels and negatives need only the level rows, so a fresh provider never decodes raw values
+// for them). Thread-safe (one mutex).
 #pragma once
 
 #include <algorithm>
@@ -42,6 +44,7 @@ struct TargetRow {
 struct TargetProviderStats {
   int64_t rows_computed = 0;  // by the kernel
   int64_t rows_loaded = 0;    // from the store's cache
+  int64_t level_rows_loaded = 0;  // level-only rows from the store's cache (levels, negatives)
   int64_t stale_entries = 0;  // cache entries of another describe() (recomputed, overwritten)
   double kernel_ms = 0;       // wall time inside RowKernel::compute
   double rows_ms = 0;         // wall time turning raw rows into TargetRows (levels)
@@ -77,10 +80,20 @@ class RowTargetProvider : public TargetProvider {
   Status check_labels(const std::vector<LabelIndex>& labels) const;
   // Fills rows_ for the given terms: memory, then cache, then one kernel batch.
   Status ensure_rows(const std::vector<int64_t>& terms) const;
-  Status load_from_cache(std::vector<TermIndex>* missing) const;
+  // Same, lock held; `loaded` (may be null) receives the terms read from the cache.
+  Status ensure_rows_locked(const std::vector<TermIndex>& terms, std::vector<TermIndex>* loaded) const;
+  // Fills level_rows_ for the given terms: memory, then the cache's level rows, then full rows.
+  Status ensure_levels(const std::vector<int64_t>& terms) const;
+  Status load_from_cache(std::vector<TermIndex>* missing, std::vector<TermIndex>* loaded) const;
+  Status load_levels_from_cache(std::vector<TermIndex>* missing) const;
   Status compute_rows(const std::vector<TermIndex>& missing) const;
   std::shared_ptr<const TargetRow> make_row(std::vector<double> raw) const;
-  const TargetRow* row_of_term(int64_t t) const;  // REQUIRES: ensure_rows done, lock held or rows immutable
+  void set_row(TermIndex t, std::shared_ptr<const TargetRow> row) const;  // lock held
+  // Node terms of `terms` (deduplicated) for which `have(t)` is false.
+  template <class Have>
+  std::vector<TermIndex> absent(const std::vector<int64_t>& terms, Have have) const;
+  // REQUIRES: ensure_levels done for t, lock held or the row already filled (rows are immutable).
+  const uint8_t* level_row_of_term(int64_t t) const;
 
   std::string describe_;
   std::shared_ptr<const OntologyGraph> isa_;
@@ -96,6 +109,8 @@ class RowTargetProvider : public TargetProvider {
 
   mutable std::mutex mu_;
   mutable std::vector<std::shared_ptr<const TargetRow>> rows_;  // by TermIndex
+  // Levels by TermIndex: aliases rows_[t]->level, or a level row read alone from the cache.
+  mutable std::vector<std::shared_ptr<const std::vector<uint8_t>>> level_rows_;
   mutable TargetProviderStats stats_;
 };
 

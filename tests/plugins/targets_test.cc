@@ -348,6 +348,112 @@ TEST_P(TargetCacheTest, RowsAreReusedByAnotherProviderAndStaleEntriesRecomputed)
   }
 }
 
+// Level matrices and negatives of a fresh provider come from the compact level rows alone (no
+// raw row decoded) and equal those of an uncached provider (the oracle); a stale level row is
+// recomputed; a cache that has raw rows but no level rows is served from the raw rows and gets
+// its level rows written.
+TEST_P(TargetCacheTest, LevelRowsServeFreshProvidersAndNeverStaleOnes) {
+  auto oracle = make("ppr");
+  const auto labels = all_labels(*oracle);
+  const int64_t nodes = static_cast<int64_t>(labels.size()) - 1;  // CL:0017500 has no row
+  const std::vector<int32_t> expected = *oracle->levels(labels);
+  const LabelIndex b_cell = oracle->label_of("CL:0000236");
+  const std::vector<LabelIndex> expected_neg = *oracle->negatives(b_cell, 3);
+  ASSERT_FALSE(expected_neg.empty());
+  auto store = open(false);
+  ASSERT_TRUE(provider(store.get())->precompute().is_ok());
+  {
+    auto p = provider(store.get());
+    EXPECT_EQ(*p->levels(labels), expected);
+    EXPECT_EQ(*p->negatives(b_cell, 3), expected_neg);
+    EXPECT_EQ(p->stats().level_rows_loaded, nodes);
+    EXPECT_EQ(p->stats().rows_loaded, 0);
+    EXPECT_EQ(p->stats().rows_computed, 0);
+  }
+  auto p = provider(store.get());
+  TargetCacheKey key{cl_release().info.content_hash, p->describe(), cl_graph().num_terms()};
+  std::string old = p->describe();
+  old.replace(old.find("/1:"), 3, "/0:");
+  std::vector<uint8_t> garbage(cl_graph().num_terms(), 9);
+  ASSERT_TRUE(store->kv().put(TargetCache::level_key_of(key, "CL:0000236"),
+                              TargetCache::encode_levels(old, garbage.data(), garbage.size())).is_ok());
+  ASSERT_TRUE(store->kv().del(TargetCache::level_key_of(key, "CL:0000084")).is_ok());
+  EXPECT_EQ(*p->levels(labels), expected);
+  EXPECT_EQ(p->stats().stale_entries, 1);
+  EXPECT_EQ(p->stats().level_rows_loaded, nodes - 2);
+  EXPECT_EQ(p->stats().rows_loaded, 2);  // from the raw rows, level rows written back
+  EXPECT_EQ(p->stats().rows_computed, 0);
+  auto q = provider(store.get());
+  EXPECT_EQ(*q->levels(labels), expected);
+  EXPECT_EQ(q->stats().level_rows_loaded, nodes);
+  EXPECT_EQ(q->stats().stale_entries, 0);
+}
+
+// Every node's level row at once: read by one prefix scan (a stale row in it recomputed), equal
+// to the uncached provider's levels.
+TEST_P(TargetCacheTest, WholeLabelSpaceReadsLevelRowsByScan) {
+  TargetContext ctx;
+  ctx.release_data = &cl_release();
+  auto made = make_target_provider("ppr", ctx);
+  ASSERT_TRUE(made.is_ok());
+  auto oracle = std::move(*made);
+  const auto labels = all_labels(*oracle);
+  const std::vector<int32_t> expected = *oracle->levels(labels);
+  auto store = open(false);
+  ctx.release_data = nullptr;
+  ctx.store = store.get();
+  ASSERT_TRUE((*make_target_provider("ppr", ctx))->precompute().is_ok());
+  TargetCacheKey key{cl_release().info.content_hash, oracle->describe(), cl_graph().num_terms()};
+  std::vector<uint8_t> garbage(cl_graph().num_terms(), 9);
+  ASSERT_TRUE(store->kv().put(TargetCache::level_key_of(key, "CL:0000236"),
+                              TargetCache::encode_levels(oracle->describe(), garbage.data(), 7)).is_ok());
+  made = make_target_provider("ppr", ctx);
+  ASSERT_TRUE(made.is_ok());
+  auto p = std::move(*made);
+  EXPECT_EQ(*p->levels(labels), expected);
+  auto st = static_cast<RowTargetProvider*>(p.get())->stats();
+  EXPECT_EQ(st.level_rows_loaded, static_cast<int64_t>(labels.size()) - 1);
+  EXPECT_EQ(st.stale_entries, 1);  // wrong row length
+  EXPECT_EQ(st.rows_loaded, 1);
+}
+
+// The sparse level-row codec round-trips any row (background other than 1, entries at both
+// ends, multi-byte gaps) and reports a damaged value as stale.
+TEST_P(TargetCacheTest, LevelRowCodecRoundTrips) {
+  auto store = open(false);
+  TargetCache cache(*store);
+  TargetCacheKey key{"0123", "test/1:k=v", 1000};
+  std::vector<uint8_t> row(1000, 7);
+  row[0] = 1;
+  row[300] = 255;
+  row[301] = 2;
+  row[999] = 3;
+  ASSERT_TRUE(cache.put_levels(key, {"CL:1", "CL:2"}, std::vector<uint8_t>(row.begin(), row.end()).data()).is_ok());
+  std::vector<uint8_t> back;
+  ASSERT_EQ(*cache.get_levels(key, "CL:1", &back), CacheLookup::kHit);
+  EXPECT_EQ(back, row);
+  EXPECT_EQ(*cache.get_levels(key, "CL:3", &back), CacheLookup::kMiss);
+  std::string value = TargetCache::encode_levels(key.describe, row.data(), row.size());
+  ASSERT_TRUE(store->kv().put(TargetCache::level_key_of(key, "CL:2"), value.substr(0, value.size() - 1)).is_ok());
+  EXPECT_EQ(*cache.get_levels(key, "CL:2", &back), CacheLookup::kStale);
+  TargetCacheKey other = key;
+  other.describe = "test/2:k=v";
+  EXPECT_EQ(*cache.get_levels(other, "CL:1", &back), CacheLookup::kStale);
+  int hits = 0, stale = 0;
+  ASSERT_TRUE(cache.scan_levels(key, [](std::string_view) { return true; },
+                                [&](std::string_view term, CacheLookup found, std::vector<uint8_t>* r) {
+                                  if (found == CacheLookup::kHit) {
+                                    ++hits;
+                                    EXPECT_EQ(term, "CL:1");
+                                    EXPECT_EQ(*r, row);
+                                  } else {
+                                    ++stale;
+                                  }
+                                }).is_ok());
+  EXPECT_EQ(hits, 1);
+  EXPECT_EQ(stale, 1);
+}
+
 TEST_P(TargetCacheTest, AnotherReleaseNeverReusesRows) {
   auto store = open(false);
   auto rel = read_ontology_file(std::string(SCCELLO_DATA_DIR) + "/ontology/cl-basic-2021-12-16.obo", {});
