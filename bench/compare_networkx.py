@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Compare sccello's PPR (networkx mode) with networkx.pagerank on the real CL releases.
 
 For each release in data/ontology: import it into a fresh store, run
@@ -8,8 +8,10 @@ is_a edge, undirected), call networkx.pagerank(G, alpha=0.9, personalization={s:
 source, and report the largest absolute difference, the number of level mismatches
 (level = 1 if p < 1e-4 else floor(log2(p/1e-4 + 1))) and the time ratio.
 
-Python and networkx are optional tools here, not build dependencies. Use Debian's interpreter to
-get python3-networkx 2.8.8:  /usr/bin/python3 bench/compare_networkx.py --sccello build/cli/sccello
+Python and networkx are optional tools here, not build dependencies: scripts/install-bench-deps.sh
+installs Debian's python3-networkx (2.8.8 on bookworm) and numpy. The shebang is Debian's
+interpreter, so  bench/compare_networkx.py --sccello build/cli/sccello  uses them even where
+another python3 comes first on PATH.
 """
 import argparse
 import gzip
@@ -129,7 +131,10 @@ def main():
     args = ap.parse_args()
     files = args.files or sorted(os.path.join(args.data, f) for f in os.listdir(args.data)
                                  if f.endswith(".obo") or f.endswith(".json.gz"))
-    print(f"networkx {nx.__version__} ({nx.__file__}), numpy {np.__version__}")
+    print(f"networkx {nx.__version__} ({nx.__file__}), numpy {np.__version__}, python {sys.executable}")
+    if nx.__version__ != "2.8.8":
+        print("note: parity was established against networkx 2.8.8 (Debian's python3-networkx); "
+              "run scripts/install-bench-deps.sh and use /usr/bin/python3")
     ok = all([compare(args.sccello, f) for f in files])
     sys.exit(0 if ok else 1)
 
