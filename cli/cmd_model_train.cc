@@ -82,6 +82,13 @@ void print_summary(const TrainSummary& s) {
               (long long)s.label_space, s.release.c_str(), (long long)s.unmapped_cells, (long long)s.migrated_cells);
   if (!s.target.empty()) std::printf("targets: %s\n", s.target.c_str());
   if (!s.curve.empty()) {
+    std::printf("loss curve:");
+    const size_t points = std::min<size_t>(8, s.curve.size());
+    for (size_t k = 0; k < points; ++k) {
+      const TrainMetrics& m = s.curve[k * (s.curve.size() - 1) / std::max<size_t>(1, points - 1)];
+      std::printf(" %lld:%.3f", (long long)m.step, m.loss);
+    }
+    std::printf("\n");
     const TrainMetrics &first = s.curve.front(), &last = s.curve.back();
     std::printf("loss: step %lld %.4f -> step %lld %.4f (mgp %.3f -> %.3f, intra %.3f -> %.3f, inter %.3f -> %.3f)\n",
                 (long long)first.step, first.loss, (long long)last.step, last.loss, first.mgp, last.mgp, first.intra,
@@ -182,6 +189,8 @@ void add_embed(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--checkpoint", args->request.checkpoint, "checkpoint file or training directory")->required();
   cmd->add_option("--dataset", args->request.dataset, "corpus dataset to embed");
   cmd->add_option("--h5ad", args->request.h5ad, "or an .h5ad file with raw counts");
+  cmd->add_option("--split", args->request.split, "with --dataset: all | train | val (held-out cells of training)")
+      ->capture_default_str();
   cmd->add_option("--out", args->request.out, "output .h5ad (obsm/X_sccello) or .tsv")->required();
   cmd->add_option("--batch-size", args->request.options.batch_size, "cells per batch")->capture_default_str();
   cmd->add_flag("--bf16", args->request.options.bf16, "bf16 autocast");

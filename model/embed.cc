@@ -28,6 +28,24 @@ struct CellsToEmbed {
   std::vector<std::string> ids, labels, terms, datasets;
 };
 
+// Keeps the cells of one side of the training split (seed and fraction from the checkpoint).
+Status keep_split(const std::string& split, const std::string& dataset, const TrainConfig& train, CellsToEmbed* cells) {
+  if (split == "all") return Status::ok();
+  if (split != "train" && split != "val") return Status::invalid("--split must be all, train or val, not '" + split + "'");
+  CellsToEmbed kept;
+  for (size_t i = 0; i < cells->ids.size(); ++i) {
+    bool val = is_validation_cell(train.seed, dataset, static_cast<int64_t>(i), train.val_fraction);
+    if (val != (split == "val")) continue;
+    kept.tokens.push_back(std::move(cells->tokens[i]));
+    kept.ids.push_back(cells->ids[i]);
+    kept.labels.push_back(cells->labels[i]);
+    kept.terms.push_back(cells->terms[i]);
+    kept.datasets.push_back(cells->datasets[i]);
+  }
+  *cells = std::move(kept);
+  return Status::ok();
+}
+
 Result<CellsToEmbed> read_dataset_cells(const Store& store, const std::string& dataset) {
   Corpus corpus(const_cast<Store&>(store));
   SCCELLO_RETURN_IF_ERROR(corpus.dataset(dataset).status());
@@ -86,7 +104,9 @@ Status view_through_release(Store* store, const LoadedModel& loaded, const std::
 
 }  // namespace
 
-Result<EmbedSummary> embed_to_file(Store* store, const EmbedRequest& request) {
+namespace {
+
+Result<EmbedSummary> run_embed(Store* store, const EmbedRequest& request) {
   if (request.dataset.empty() == request.h5ad.empty()) return Status::invalid("give one of --dataset NAME or --h5ad FILE");
   const bool tsv = request.out.size() >= 4 && request.out.substr(request.out.size() - 4) == ".tsv";
   const bool h5ad = request.out.size() >= 5 && request.out.substr(request.out.size() - 5) == ".h5ad";
@@ -97,6 +117,7 @@ Result<EmbedSummary> embed_to_file(Store* store, const EmbedRequest& request) {
   CellsToEmbed cells;
   if (!request.dataset.empty()) {
     SCCELLO_ASSIGN_OR_RETURN(cells, read_dataset_cells(*store, request.dataset));
+    SCCELLO_RETURN_IF_ERROR(keep_split(request.split, request.dataset, loaded.meta.config.train, &cells));
   } else {
     SCCELLO_ASSIGN_OR_RETURN(cells, read_h5ad_cells(request.h5ad));
   }
@@ -116,6 +137,16 @@ Result<EmbedSummary> embed_to_file(Store* store, const EmbedRequest& request) {
   summary.dims = table.dims;
   SCCELLO_RETURN_IF_ERROR(tsv ? write_embedding_tsv(request.out, table, "term_id") : write_embedding_h5ad(request.out, table));
   return summary;
+}
+
+}  // namespace
+
+Result<EmbedSummary> embed_to_file(Store* store, const EmbedRequest& request) {
+  try {
+    return run_embed(store, request);
+  } catch (const std::exception& e) {
+    return Status::internal(std::string("embedding failed: ") + e.what());
+  }
 }
 
 }  // namespace sccello

@@ -21,6 +21,7 @@ struct EmbedRequest {
   std::string h5ad;         // an .h5ad file (raw counts), tokenized on the fly
   std::string out;          // *.h5ad or *.tsv
   std::string release;      // "" = the checkpoint's release
+  std::string split = "all";  // with --dataset: all | train | val (the checkpoint's split of the cells)
   int threads = 1;
   EmbedOptions options;
   std::function<void(const std::string&)> log;
