@@ -12,10 +12,11 @@ namespace sccello {
 namespace {
 
 // Whether one prefix scan over the slot's level rows (about one row per node) beats a point read
-// per missing row. Measured on CL 2022-12-15 (bench/targets_bench.cc): a RocksDB point read costs
-// ~3 scanned rows, an SQLite one (a statement each) ~10.
+// per missing row. Measured on CL 2022-12-15 (bench/targets_bench.cc, 600 of 2,635 rows): a
+// RocksDB point read costs ~3 scanned rows with a warm block cache and ~5 or more (wall) right
+// after the store was opened; an SQLite one (a statement each) ~10.
 bool scan_pays(size_t missing, size_t nodes, Backend backend) {
-  return missing * (backend == Backend::kSqlite ? 10 : 3) >= nodes;
+  return missing * (backend == Backend::kSqlite ? 10 : 5) >= nodes;
 }
 
 }  // namespace
