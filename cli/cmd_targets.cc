@@ -221,7 +221,11 @@ int run_matrix(const CliContext& ctx, const TargetArgs& args, const MatrixArgs& 
   if (!bound) return report_error(bound.status());
   const TargetProvider& p = *bound->provider;
   auto start = std::chrono::steady_clock::now();
-  if (Status s = p.precompute(); !s) return report_error(s);
+  // Raw rows: all at once (one kernel batch). Levels come from levels(), which batches the
+  // missing rows itself and reads only level rows from the cache.
+  if (m.raw) {
+    if (Status s = p.precompute(); !s) return report_error(s);
+  }
   auto values = matrix_values(p, m.raw);
   if (!values) return report_error(values.status());
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
