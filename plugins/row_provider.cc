@@ -190,7 +190,9 @@ std::vector<TermIndex> RowTargetProvider::absent(const std::vector<int64_t>& ter
   std::vector<uint8_t> seen(terms.size() > 64 ? rows_.size() : 0);
   for (int64_t t : terms) {
     if (t < 0 || !is_node_[t] || have(static_cast<TermIndex>(t))) continue;
-    if (seen.empty() ? std::find(out.begin(), out.end(), t) != out.end() : seen[t]++ != 0) continue;
+    const bool dup = seen.empty() ? std::find(out.begin(), out.end(), t) != out.end() : seen[t] != 0;
+    if (dup) continue;
+    if (!seen.empty()) seen[t] = 1;
     out.push_back(static_cast<TermIndex>(t));
   }
   return out;
