@@ -262,6 +262,23 @@ TEST(plugins_TargetPlugin, RefusesAnotherApiVersion) {
   EXPECT_FALSE(load_target_plugin("/nonexistent/plugin.so").is_ok());
 }
 
+// A label repeated hundreds of times in one batch (the trainer samples with replacement) gets
+// the same levels as in a 2 x 2 matrix.
+TEST(plugins_Targets, RepeatedLabelsInOneBatch) {
+  auto p = make("ppr");
+  const LabelIndex b = p->label_of("CL:0000236"), t = p->label_of("CL:0000084");
+  const std::vector<int32_t> two = *p->levels({b, t});
+  std::vector<LabelIndex> many(300, b);
+  many.push_back(t);
+  const size_t n = many.size();
+  std::vector<int32_t> lv = *make("ppr")->levels(many);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < n; ++j) {
+      ASSERT_EQ(lv[i * n + j], two[(many[i] == t) * 2 + (many[j] == t)]) << i << "," << j;
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cache on both backends.
 
