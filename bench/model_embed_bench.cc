@@ -13,6 +13,7 @@ namespace {
 
 void BM_Embed(benchmark::State& state) {
   at::set_num_threads(static_cast<int>(state.range(0)));
+  configure_cpu_allocator();
   ModelConfig config;
   at::manual_seed(1);
   ScCelloModel model(config, 16);

@@ -53,8 +53,9 @@ struct Fixture {
   std::vector<at::Tensor> params;
   MicroBatch batch;
   LossConfig losses;
-  Fixture() {
+  explicit Fixture(bool dropout = true) {
     at::manual_seed(1);
+    if (!dropout) config.dropout = config.attention_dropout = 0.0;
     model = ScCelloModel(config, kTypes);
     model->train();
     auto named = model_tensors(model);
@@ -68,20 +69,30 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// One full step with phase timings (as the trainer does it, grad_accum = 1).
-void full_step(Fixture& f, bool bf16, StepTimings* t) {
+// One optimiser step over `accum` micro-batches with phase timings, as the trainer does it: the
+// vocabulary keys are computed once per step and their gradient pushed through once.
+void full_step(Fixture& f, bool bf16, int64_t accum, StepTimings* t) {
   for (auto& p : f.params) p.mutable_grad() = at::Tensor();
   auto start = std::chrono::steady_clock::now();
-  at::Tensor keys, leaf, loss;
+  at::Tensor keys, leaf;
   {
     AutocastScope autocast(bf16, false);
     keys = f.model->vocabulary_keys();
     leaf = keys.detach().requires_grad_(true);
-    t->mgp += seconds_since(start);
-    loss = micro_batch_loss(f.model, f.batch, f.losses, leaf, &*std::make_unique<LossTally>(), t);
+  }
+  t->mgp += seconds_since(start);
+  for (int64_t k = 0; k < accum; ++k) {
+    at::Tensor loss;
+    LossTally tally;
+    {
+      AutocastScope autocast(bf16, false);
+      loss = micro_batch_loss(f.model, f.batch, f.losses, leaf, &tally, t);
+    }
+    start = std::chrono::steady_clock::now();
+    (loss / static_cast<double>(accum)).backward();
+    t->backward += seconds_since(start);
   }
   start = std::chrono::steady_clock::now();
-  loss.backward();
   keys.backward(leaf.grad());
   t->backward += seconds_since(start);
   start = std::chrono::steady_clock::now();
@@ -90,7 +101,8 @@ void full_step(Fixture& f, bool bf16, StepTimings* t) {
   t->optimizer += seconds_since(start);
 }
 
-void report(benchmark::State& state, const StepTimings& t, double steps) {
+void report(benchmark::State& state, const StepTimings& t, double micro_batches) {
+  const double steps = micro_batches;
   const double total = t.total();
   auto pct = [&](double v) { return benchmark::Counter(100.0 * v / total); };
   state.counters["cells/s"] = benchmark::Counter(kCells * steps, benchmark::Counter::kIsRate);
@@ -101,28 +113,31 @@ void report(benchmark::State& state, const StepTimings& t, double steps) {
   state.counters["coh+reg%"] = pct(t.coherence_reg);
   state.counters["backward%"] = pct(t.backward);
   state.counters["optim%"] = pct(t.optimizer);
-  state.counters["step_ms"] = benchmark::Counter(1000.0 * total / steps);
+  state.counters["ms/micro"] = benchmark::Counter(1000.0 * total / steps);
 }
 
 void BM_TrainStep(benchmark::State& state) {
   at::set_num_threads(static_cast<int>(state.range(0)));
+  configure_cpu_allocator();
   const bool bf16 = state.range(1) != 0;
+  const int64_t accum = state.range(2);
   Fixture f;
   StepTimings warm;
-  full_step(f, bf16, &warm);
+  full_step(f, bf16, 1, &warm);
   StepTimings t;
-  double steps = 0;
+  double micro = 0;
   for (auto _ : state) {
-    full_step(f, bf16, &t);
-    ++steps;
+    full_step(f, bf16, accum, &t);
+    micro += accum;
   }
-  report(state, t, steps);
+  report(state, t, micro);
 }
 
 // The loss heads alone: forward and backward of MGP (vocabulary keys included), coherence,
 // regularizer and alignment on fixed encoder outputs, plus the optimizer update.
 void BM_HeadsAndOptimizer(benchmark::State& state) {
   at::set_num_threads(static_cast<int>(state.range(0)));
+  configure_cpu_allocator();
   const bool bf16 = state.range(1) != 0;
   Fixture f;
   at::Tensor seq1, seq2;
@@ -132,46 +147,83 @@ void BM_HeadsAndOptimizer(benchmark::State& state) {
     seq1 = f.model->encode(f.batch.ids).to(at::kFloat);
     seq2 = f.model->encode(f.batch.ids).to(at::kFloat);
   }
+  const int64_t accum = state.range(2);
   for (auto _ : state) {
     for (auto& p : f.params) p.mutable_grad() = at::Tensor();
-    auto a = seq1.clone().requires_grad_(true), b = seq2.clone().requires_grad_(true);
-    at::Tensor total;
+    at::Tensor keys, leaf;
     {
       AutocastScope autocast(bf16, false);
-      auto keys = f.model->vocabulary_keys();
-      auto flat = f.batch.mlm_labels.reshape({-1});
-      auto pos = flat.ne(-100).nonzero().squeeze(1);
-      auto q = f.model->mlm_head()->forward(a.reshape({-1, a.size(-1)}).index_select(0, pos));
-      auto mgp = masked_gene_prediction_loss(q, keys, flat.index_select(0, pos), f.model->scale());
-      auto z = f.model->cell_embedding(a), z2 = f.model->cell_embedding(b);
-      auto coh = cell_type_coherence_loss(z, f.model->prototypes()->weight, f.batch.labels, f.model->scale());
-      auto P = f.model->prototypes()->weight.index_select(0, f.batch.labels);
-      auto reg = prototype_regularizer_loss(f.model->affine()->forward(l2_normalize(P) * f.model->scale()), z,
-                                            f.batch.labels, f.model->scale());
-      auto inter = ontology_alignment_loss(alignment_similarity(z, z2, f.model->scale()), f.batch.levels,
-                                           f.batch.ancestor, f.batch.labels.ge(0));
-      total = mgp.loss + coh.loss + reg + inter;
+      keys = f.model->vocabulary_keys();
+      leaf = keys.detach().requires_grad_(true);
     }
-    total.backward();
+    for (int64_t k = 0; k < accum; ++k) {
+      auto a = seq1.clone().requires_grad_(true), b = seq2.clone().requires_grad_(true);
+      at::Tensor total;
+      {
+        AutocastScope autocast(bf16, false);
+        auto flat = f.batch.mlm_labels.reshape({-1});
+        auto pos = flat.ne(-100).nonzero().squeeze(1);
+        auto q = f.model->mlm_head()->forward(a.reshape({-1, a.size(-1)}).index_select(0, pos));
+        auto mgp = masked_gene_prediction_loss(q, leaf, flat.index_select(0, pos), f.model->scale());
+        auto z = f.model->cell_embedding(a), z2 = f.model->cell_embedding(b);
+        auto coh = cell_type_coherence_loss(z, f.model->prototypes()->weight, f.batch.labels, f.model->scale());
+        auto P = f.model->prototypes()->weight.index_select(0, f.batch.labels);
+        auto reg = prototype_regularizer_loss(f.model->affine()->forward(l2_normalize(P) * f.model->scale()), z,
+                                              f.batch.labels, f.model->scale());
+        auto inter = ontology_alignment_loss(alignment_similarity(z, z2, f.model->scale()), f.batch.levels,
+                                             f.batch.ancestor, f.batch.labels.ge(0));
+        total = mgp.loss + coh.loss + reg + inter;
+      }
+      (total / static_cast<double>(accum)).backward();
+    }
+    keys.backward(leaf.grad());
     clip_grad_norm(f.params, 1.0);
     f.adam->update(1e-4);
   }
-  state.counters["ms/step"] = benchmark::Counter(1000.0 * state.iterations(), benchmark::Counter::kIsRate |
-                                                                                 benchmark::Counter::kInvert);
+  state.counters["ms/micro"] = benchmark::Counter(1000.0 * state.iterations() * accum, benchmark::Counter::kIsRate |
+                                                                                          benchmark::Counter::kInvert);
 }
 
 }  // namespace
 }  // namespace sccello
 
 BENCHMARK(sccello::BM_TrainStep)
-    ->ArgNames({"threads", "bf16"})
-    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->ArgNames({"threads", "bf16", "accum"})
+    ->ArgsProduct({{1, 2}, {0, 1}, {1}})
+    ->Args({1, 0, 4})
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(sccello::BM_HeadsAndOptimizer)
-    ->ArgNames({"threads", "bf16"})
-    ->ArgsProduct({{1, 2}, {0, 1}})
+    ->ArgNames({"threads", "bf16", "accum"})
+    ->ArgsProduct({{1, 2}, {0, 1}, {1}})
+    ->Args({1, 0, 4})
     ->Iterations(5)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+namespace sccello {
+namespace {
+
+// Two consecutive encoder passes with autograd on (as in a training step), timed separately.
+void BM_EncoderPasses(benchmark::State& state) {
+  at::set_num_threads(static_cast<int>(state.range(0)));
+  configure_cpu_allocator();
+  Fixture f(state.range(1) != 0);
+  double first = 0, second = 0;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto a = f.model->encode(f.batch.ids);
+    first += seconds_since(t0);
+    t0 = std::chrono::steady_clock::now();
+    auto b = f.model->encode(f.batch.ids);
+    second += seconds_since(t0);
+  }
+  state.counters["first_ms"] = 1000.0 * first / state.iterations();
+  state.counters["second_ms"] = 1000.0 * second / state.iterations();
+}
+
+}  // namespace
+}  // namespace sccello
+
+BENCHMARK(sccello::BM_EncoderPasses)->ArgNames({"threads", "dropout"})->ArgsProduct({{1}, {0, 1}})->Iterations(3)->Unit(benchmark::kMillisecond)->UseRealTime();

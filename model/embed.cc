@@ -113,6 +113,7 @@ Result<EmbedSummary> run_embed(Store* store, const EmbedRequest& request) {
   if (!tsv && !h5ad) return Status::invalid("--out must end in .h5ad or .tsv: " + request.out);
   if (!request.dataset.empty() && !store) return Status::invalid("--dataset needs a store (--store PATH)");
   at::set_num_threads(std::max(1, request.threads));
+  configure_cpu_allocator();
   SCCELLO_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(request.checkpoint));
   CellsToEmbed cells;
   if (!request.dataset.empty()) {

@@ -58,11 +58,11 @@ torch::Tensor EncoderLayerImpl::self_attention(const torch::Tensor& x, const tor
 
 torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& key_keep) {
   const bool train = is_training();
-  auto attn = at::dropout(self_attention(x, key_keep), config_.dropout, train);
+  auto attn = fast_dropout(self_attention(x, key_keep), config_.dropout, train);
   auto h = norm_fp32(attn_norm_, x + attn);
   auto inner = ffn_in_->forward(h);
   inner = config_.activation == "gelu" ? at::gelu(inner) : at::relu(inner);
-  auto ffn = at::dropout(ffn_out_->forward(inner), config_.dropout, train);
+  auto ffn = fast_dropout(ffn_out_->forward(inner), config_.dropout, train);
   return norm_fp32(ffn_norm_, h + ffn);
 }
 
@@ -101,7 +101,7 @@ double ScCelloModelImpl::scale() const { return 1.0 / std::sqrt(config_.tau); }
 torch::Tensor ScCelloModelImpl::embed(const torch::Tensor& ids) {
   auto positions = at::arange(ids.size(1), ids.options().dtype(at::kLong));
   auto x = word_->forward(ids) + position_->forward(positions).unsqueeze(0) + embedding_bias_;
-  return at::dropout(norm_fp32(embedding_norm_, x), config_.dropout, is_training());
+  return fast_dropout(norm_fp32(embedding_norm_, x), config_.dropout, is_training());
 }
 
 torch::Tensor ScCelloModelImpl::encode(const torch::Tensor& ids) {

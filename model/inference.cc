@@ -1,7 +1,10 @@
 // Checkpoint loading into a model, vocabulary fingerprint, batched embedding.
 #include "model/inference.h"
 
+#include <malloc.h>
+
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -15,6 +18,16 @@
 #include "store/gene_vocab.h"
 
 namespace sccello {
+
+void configure_cpu_allocator() {
+#ifdef __GLIBC__
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  });
+#endif
+}
 
 NamedTensors model_tensors(ScCelloModel& model) {
   NamedTensors out;

@@ -7,10 +7,30 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <cmath>
+#include <limits>
+
 #define SCCELLO_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
 namespace sccello {
+
+// Inverted dropout with a mask drawn 16 bits at a time from 64-bit random words (one generator
+// call per four elements; LibTorch's CPU bernoulli_ draws one per element and cost a third of an
+// encoder pass). The drop probability is rounded to a multiple of 1/65536. Uses the default
+// generator (at::manual_seed makes it reproducible). Not version-dependent; lives here to serve
+// masked_attention as well as the encoder.
+inline at::Tensor fast_dropout(const at::Tensor& x, double p, bool training) {
+  if (!training || p <= 0) return x;
+  const int64_t n = x.numel(), threshold = std::llround(p * 65536.0);
+  if (threshold <= 0) return x;
+  if (!x.device().is_cpu()) return at::dropout(x, p, true);
+  auto words = at::empty({(n + 3) / 4}, x.options().dtype(at::kLong)).random_();
+  auto bits = words.view(at::kShort).slice(0, 0, n).view(x.sizes());          // uniform in [-32768, 32767]
+  const double keep_prob = 1.0 - static_cast<double>(threshold) / 65536.0;
+  auto keep = bits.ge(threshold - 32768).to(x.scalar_type()).mul_(1.0 / keep_prob);
+  return x * keep;
+}
 
 // q, k, v: [B, heads, L, d]; key_keep: bool [B, 1, 1, L], true for real tokens, false for padding.
 // Returns softmax(q kᵀ / sqrt(d) masked) v: [B, heads, L, d]. Padding keys get weight exactly 0.
@@ -23,7 +43,7 @@ inline at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, con
   at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).mul_(scale);
   scores.masked_fill_(key_keep.logical_not(), -std::numeric_limits<float>::infinity());
   at::Tensor probs = at::softmax(scores, -1);
-  if (training && dropout_p > 0) probs = at::dropout(probs, dropout_p, true);
+  probs = fast_dropout(probs, dropout_p, training);
   return at::matmul(probs, v);
 #endif
 }

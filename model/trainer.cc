@@ -169,6 +169,7 @@ Status TrainingRun::setup_model(const Checkpoint* resume) {
 
 Status TrainingRun::setup() {
   SCCELLO_RETURN_IF_ERROR(check_device(request_.device));
+  configure_cpu_allocator();
   at::set_num_threads(std::max(1, request_.threads));
   std::unique_ptr<Checkpoint> resume;
   config_ = request_.config;

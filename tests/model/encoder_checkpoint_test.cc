@@ -10,6 +10,7 @@
 #include "model/encoder.h"
 #include "model/inference.h"
 #include "model/losses.h"
+#include "model/torch_compat.h"
 
 namespace sccello {
 namespace {
@@ -70,6 +71,19 @@ TEST(Encoder, DropoutOnlyInTraining) {
   EXPECT_GT((a - b).abs().max().item<float>(), 0.0f);
   model->eval();
   EXPECT_TRUE(at::equal(model->encode(ids), model->encode(ids)));
+}
+
+TEST(Dropout, FastDropoutRateScaleAndDeterminism) {
+  auto x = at::ones({1000, 1001});
+  at::manual_seed(5);
+  auto y = fast_dropout(x, 0.02, true);
+  double dropped = y.eq(0).to(at::kDouble).mean().item<double>();
+  EXPECT_NEAR(dropped, 0.02, 0.001);  // ~1M draws
+  EXPECT_NEAR(y.mean().item<double>(), 1.0, 0.002);
+  at::manual_seed(5);
+  EXPECT_TRUE(at::equal(fast_dropout(x, 0.02, true), y));
+  EXPECT_TRUE(at::equal(fast_dropout(x, 0.02, false), x));
+  EXPECT_EQ(fast_dropout(at::ones({7}), 0.5, true).numel(), 7);  // odd sizes
 }
 
 CheckpointMeta sample_meta() {
