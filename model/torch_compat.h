@@ -16,7 +16,7 @@
 namespace sccello {
 
 // Inverted dropout with a mask drawn 16 bits at a time from 64-bit random words (one generator
-// call per four elements; LibTorch's CPU bernoulli_ draws one per element and cost a third of an
+// call per three elements; LibTorch's CPU bernoulli_ draws one per element and cost a third of an
 // encoder pass). The drop probability is rounded to a multiple of 1/65536. Uses the default
 // generator (at::manual_seed makes it reproducible). Not version-dependent; lives here to serve
 // masked_attention as well as the encoder.
@@ -25,8 +25,9 @@ inline at::Tensor fast_dropout(const at::Tensor& x, double p, bool training) {
   const int64_t n = x.numel(), threshold = std::llround(p * 65536.0);
   if (threshold <= 0) return x;
   if (!x.device().is_cpu()) return at::dropout(x, p, true);
-  auto words = at::empty({(n + 3) / 4}, x.options().dtype(at::kLong)).random_();
-  auto bits = words.view(at::kShort).slice(0, 0, n).view(x.sizes());          // uniform in [-32768, 32767]
+  // random_() fills int64 with [0, 2^63): the low three 16-bit lanes (little-endian) are uniform.
+  auto words = at::empty({(n + 2) / 3}, x.options().dtype(at::kLong)).random_();
+  auto bits = words.view(at::kShort).view({-1, 4}).slice(1, 0, 3).reshape({-1}).slice(0, 0, n).view(x.sizes());
   const double keep_prob = 1.0 - static_cast<double>(threshold) / 65536.0;
   auto keep = bits.ge(threshold - 32768).to(x.scalar_type()).mul_(1.0 / keep_prob);
   return x * keep;
