@@ -110,6 +110,7 @@ int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
   }
   request.out_dir = a.out;
   request.resume = a.resume;
+  request.resume_release = ctx.release;
   request.device = a.device;
   request.threads = ctx.threads;
   request.progress = isatty(STDERR_FILENO);

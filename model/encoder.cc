@@ -46,20 +46,28 @@ EncoderLayerImpl::EncoderLayerImpl(const ModelConfig& config) : config_(config) 
   ffn_norm_ = register_module("ffn_norm", make_norm(h, config.layer_norm_eps));
 }
 
-// x [B,L,H] -> [B,L,H]: multi-head attention over non-padding keys.
-torch::Tensor EncoderLayerImpl::self_attention(const torch::Tensor& x, const torch::Tensor& key_keep) {
-  const int64_t b = x.size(0), l = x.size(1), heads = config_.heads, d = config_.hidden / heads;
-  // [B,L,3H] -> 3 x [B,heads,L,d]
-  auto qkv = qkv_->forward(x).view({b, l, 3, heads, d}).permute({2, 0, 3, 1, 4});
-  auto context = masked_attention(qkv[0], qkv[1], qkv[2], key_keep, config_.attention_dropout, is_training());
-  context = context.transpose(1, 2).reshape({b, l, config_.hidden});  // [B,L,H]
+// x [B,L,H] -> [B,Q,H] (Q = L, or 1 with cls_only): multi-head attention over non-padding keys.
+torch::Tensor EncoderLayerImpl::self_attention(const torch::Tensor& x, const torch::Tensor& key_keep, bool cls_only) {
+  const int64_t b = x.size(0), l = x.size(1), heads = config_.heads, h = config_.hidden, d = h / heads;
+  torch::Tensor q, k, v;
+  if (!cls_only) {
+    auto qkv = qkv_->forward(x).view({b, l, 3, heads, d}).permute({2, 0, 3, 1, 4});  // 3 x [B,heads,L,d]
+    q = qkv[0], k = qkv[1], v = qkv[2];
+  } else {
+    const auto &w = qkv_->weight, &bias = qkv_->bias;
+    q = at::linear(x.narrow(1, 0, 1), w.narrow(0, 0, h), bias.narrow(0, 0, h)).view({b, 1, heads, d}).transpose(1, 2);
+    auto kv = at::linear(x, w.narrow(0, h, 2 * h), bias.narrow(0, h, 2 * h)).view({b, l, 2, heads, d}).permute({2, 0, 3, 1, 4});
+    k = kv[0], v = kv[1];
+  }
+  auto context = masked_attention(q, k, v, key_keep, config_.attention_dropout, is_training());
+  context = context.transpose(1, 2).reshape({b, q.size(2), h});  // [B,Q,H]
   return attn_out_->forward(context);
 }
 
-torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& key_keep) {
+torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& key_keep, bool cls_only) {
   const bool train = is_training();
-  auto attn = fast_dropout(self_attention(x, key_keep), config_.dropout, train);
-  auto h = norm_fp32(attn_norm_, x + attn);
+  auto attn = fast_dropout(self_attention(x, key_keep, cls_only), config_.dropout, train);
+  auto h = norm_fp32(attn_norm_, (cls_only ? x.narrow(1, 0, 1) : x) + attn);
   auto inner = ffn_in_->forward(h);
   inner = config_.activation == "gelu" ? at::gelu(inner) : at::relu(inner);
   auto ffn = fast_dropout(ffn_out_->forward(inner), config_.dropout, train);
@@ -104,13 +112,18 @@ torch::Tensor ScCelloModelImpl::embed(const torch::Tensor& ids) {
   return fast_dropout(norm_fp32(embedding_norm_, x), config_.dropout, is_training());
 }
 
-torch::Tensor ScCelloModelImpl::encode(const torch::Tensor& ids) {
+torch::Tensor ScCelloModelImpl::run_layers(const torch::Tensor& ids, bool last_cls_only) {
   TORCH_CHECK(ids.size(1) <= config_.max_positions, "sequence longer than the position table");
   auto key_keep = ids.ne(config_.pad_id).view({ids.size(0), 1, 1, ids.size(1)});
   auto x = embed(ids);
-  for (const auto& layer : *layers_) x = layer->as<EncoderLayer>()->forward(x, key_keep);
+  const size_t n = layers_->size();
+  for (size_t i = 0; i < n; ++i) x = layers_[i]->as<EncoderLayer>()->forward(x, key_keep, last_cls_only && i + 1 == n);
   return x;
 }
+
+torch::Tensor ScCelloModelImpl::encode(const torch::Tensor& ids) { return run_layers(ids, false); }
+
+torch::Tensor ScCelloModelImpl::embed_cells(const torch::Tensor& ids) { return cell_embedding(run_layers(ids, true)); }
 
 torch::Tensor ScCelloModelImpl::cell_embedding(const torch::Tensor& seq_out) {
   auto cls = seq_out.select(1, 0);  // [B,H]

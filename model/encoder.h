@@ -31,11 +31,12 @@ TORCH_MODULE(ProjectionHead);
 class EncoderLayerImpl : public torch::nn::Module {
  public:
   explicit EncoderLayerImpl(const ModelConfig& config);
-  // x [B,L,H], key_keep bool [B,1,1,L] -> [B,L,H]
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_keep);
+  // x [B,L,H], key_keep bool [B,1,1,L] -> [B,L,H]; with cls_only, only position 0 is computed
+  // (queries of one row, all keys): [B,1,H]. Same numbers for that row.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_keep, bool cls_only = false);
 
  private:
-  torch::Tensor self_attention(const torch::Tensor& x, const torch::Tensor& key_keep);
+  torch::Tensor self_attention(const torch::Tensor& x, const torch::Tensor& key_keep, bool cls_only);
   ModelConfig config_;
   torch::nn::Linear qkv_{nullptr}, attn_out_{nullptr}, ffn_in_{nullptr}, ffn_out_{nullptr};
   torch::nn::LayerNorm attn_norm_{nullptr}, ffn_norm_{nullptr};
@@ -50,6 +51,8 @@ class ScCelloModelImpl : public torch::nn::Module {
   torch::Tensor encode(const torch::Tensor& ids);
   // Cell embedding z = normalize(cell_head(seq_out[:, 0])) (unscaled), [B,H].
   torch::Tensor cell_embedding(const torch::Tensor& seq_out);
+  // The same from ids, computing only the <cls> row in the last layer (inference): [B,H].
+  torch::Tensor embed_cells(const torch::Tensor& ids);
   // normalize(mlm_head(word embedding weights)) (unscaled), [V,H].
   torch::Tensor vocabulary_keys();
 
@@ -63,6 +66,7 @@ class ScCelloModelImpl : public torch::nn::Module {
 
  private:
   torch::Tensor embed(const torch::Tensor& ids);
+  torch::Tensor run_layers(const torch::Tensor& ids, bool last_cls_only);
   void init_weights();
   ModelConfig config_;
   int64_t num_cell_types_;

@@ -120,7 +120,7 @@ Result<std::vector<float>> embed_cells(ScCelloModel& model, const std::vector<st
     at::Tensor z;
     {
       AutocastScope autocast(options.bf16, false);
-      z = model->cell_embedding(model->encode(ids));
+      z = model->embed_cells(ids);
     }
     z = z.to(at::kFloat).contiguous();
     for (size_t b = 0; b < members.size(); ++b)

@@ -29,7 +29,8 @@ at::Tensor zero_like_graph(const at::Tensor& anchor) { return (anchor.sum() * 0.
 
 MgpResult masked_gene_prediction_loss(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& targets,
                                       double scale) {
-  AutocastPause fp32;
+  // No AutocastPause: under bf16 autocast the [M,V] logits product runs in bf16 like the reference
+  // (HF Trainer bf16); it is the largest non-encoder product. The softmax is fp32.
   MgpResult out;
   out.count = q.size(0);
   if (out.count == 0) {

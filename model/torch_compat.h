@@ -41,8 +41,10 @@ inline at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, con
   return at::scaled_dot_product_attention(q, k, v, key_keep, training ? dropout_p : 0.0, false);
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).mul_(scale);
-  scores.masked_fill_(key_keep.logical_not(), -std::numeric_limits<float>::infinity());
+  // Scale q (L x d) rather than the scores (L x L); skip the mask when nothing is padding.
+  at::Tensor scores = at::matmul(q * scale, k.transpose(-2, -1));
+  if (!key_keep.all().item<bool>())
+    scores.masked_fill_(key_keep.logical_not(), -std::numeric_limits<float>::infinity());
   at::Tensor probs = at::softmax(scores, -1);
   probs = fast_dropout(probs, dropout_p, training);
   return at::matmul(probs, v);

@@ -178,6 +178,7 @@ Status TrainingRun::setup() {
     SCCELLO_ASSIGN_OR_RETURN(Checkpoint ckpt, read_checkpoint(path));
     resume = std::make_unique<Checkpoint>(std::move(ckpt));
     config_ = resume->meta.config;
+    if (!request_.resume_release.empty()) config_.train.release = request_.resume_release;
     request_.resume = path;
     say("resuming from " + path + " at step " + std::to_string(resume->meta.step));
   }

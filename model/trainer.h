@@ -21,6 +21,7 @@ struct TrainRequest {
   RunConfig config;
   std::string out_dir = "sccello-run";
   std::string resume;          // a checkpoint file or a training directory; "" = fresh start
+  std::string resume_release;  // with resume: "" = the checkpoint's; another release is refused
   std::string device = "cpu";  // cpu | cuda
   int threads = 1;             // LibTorch intra-op threads
   bool progress = false;       // live progress line on stderr (TTY)

@@ -61,6 +61,9 @@ TEST(Encoder, CellOutputDoesNotDependOnBatchPadding) {
   auto z_batch = model->cell_embedding(seq_batch);
   EXPECT_LT((z_batch[1] - alone[0]).abs().max().item<float>(), 1e-5);
   EXPECT_LT((seq_batch[1].slice(0, 0, 7) - seq_alone[0]).abs().max().item<float>(), 1e-5);
+  // The inference path (last layer for <cls> only) gives the same embeddings.
+  EXPECT_LT((model->embed_cells(batch) - z_batch).abs().max().item<float>(), 1e-5);
+  EXPECT_LT((model->embed_cells(short_cell) - alone).abs().max().item<float>(), 1e-5);
 }
 
 TEST(Encoder, DropoutOnlyInTraining) {
