@@ -31,48 +31,52 @@ namespace fs = std::filesystem;
 
 std::string data(const std::string& rel) { return std::string(SCCELLO_DATA_DIR) + "/" + rel; }
 
-// One store per process: releases 2021-12-16 and 2022-12-15, pbmc3k (labelled), tenx (unlabelled).
-class ModelStore : public ::testing::Environment {
+// One store per process, built on first use (ctest runs each test in its own process, and only
+// the tests that train need it): releases 2021-12-16 and 2022-12-15, pbmc3k (labelled), tenx
+// (unlabelled). Removed at exit.
+class ModelStore {
  public:
-  static Store& store() { return *instance_->store_; }
-  static const std::string& dir() { return instance_->dir_; }
-  void SetUp() override {
-    instance_ = this;
+  static Store& store() { return *instance().store_; }
+  static const std::string& dir() { return instance().dir_; }
+  ~ModelStore() {
+    store_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+ private:
+  static ModelStore& instance() {
+    static ModelStore s;
+    return s;
+  }
+  ModelStore() {
     dir_ = (fs::temp_directory_path() / ("sccello-model-train-" + std::to_string(::getpid()))).string();
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     StoreOptions so;
     so.path = dir_ + "/store";
-    auto opened = Store::open(so);
-    ASSERT_TRUE(opened.is_ok()) << opened.status().message();
-    store_ = std::move(opened).value();
+    store_ = check(Store::open(so));
     ReleaseStore releases(*store_);
-    for (const char* f : {"ontology/cl-basic-2021-12-16.obo", "ontology/cl-basic-2022-12-15.obo"}) {
-      auto rel = read_ontology_file(data(f), ImportOptions{});
-      ASSERT_TRUE(rel.is_ok()) << rel.status().message();
-      ASSERT_TRUE(releases.put(*rel, ImportOptions{}).is_ok());
-    }
-    auto vocab = GeneVocab::load(*GeneVocab::locate(""));
-    ASSERT_TRUE(vocab.is_ok());
+    for (const char* f : {"ontology/cl-basic-2021-12-16.obo", "ontology/cl-basic-2022-12-15.obo"})
+      check(releases.put(check(read_ontology_file(data(f), ImportOptions{})), ImportOptions{}));
+    GeneVocab vocab = check(GeneVocab::load(check(GeneVocab::locate(""))));
     CellImportOptions o;
     o.dataset = "pbmc3k";
-    ASSERT_TRUE(import_cells(*store_, *vocab, data("cells/pbmc3k_seurat/pbmc3k_seurat.h5ad"), o).is_ok());
+    check(import_cells(*store_, vocab, data("cells/pbmc3k_seurat/pbmc3k_seurat.h5ad"), o));
     o.dataset = "tenx";
-    auto tenx = import_cells(*store_, *vocab, data("cells/tenx_v3_subset/filtered_feature_bc_matrix.h5"), o);
-    ASSERT_TRUE(tenx.is_ok()) << tenx.status().message();
+    check(import_cells(*store_, vocab, data("cells/tenx_v3_subset/filtered_feature_bc_matrix.h5"), o));
   }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
+  template <typename T>
+  static T check(Result<T> r) {
+    if (!r.is_ok()) {
+      std::fprintf(stderr, "test store setup failed: %s\n", r.status().message().c_str());
+      std::abort();
+    }
+    return std::move(r).value();
   }
-
- private:
-  static ModelStore* instance_;
   std::unique_ptr<Store> store_;
   std::string dir_;
 };
-ModelStore* ModelStore::instance_ = nullptr;
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new ModelStore);
 
 RunConfig tiny_run() {
   RunConfig c;
