@@ -102,6 +102,7 @@ void print_summary(const TrainSummary& s) {
 }
 
 int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
+  if (Status device = check_device(a.device); !device.is_ok()) return report_error(device);
   TrainRequest request;
   if (a.resume.empty()) {
     auto config = build_config(a, ctx, cmd);
@@ -115,7 +116,12 @@ int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
   request.threads = ctx.threads;
   request.progress = isatty(STDERR_FILENO);
   request.log = [](const std::string& line) { std::cerr << line << std::endl; };
+  // Writable for the target cache; a store another process is writing is read without the cache.
   auto store = ctx.open_store(true);
+  if (!store && store.status().code() == Status::Code::kBusy) {
+    std::cerr << "note: the store is locked by another writer; training without the persistent target cache\n";
+    store = ctx.open_store(false);
+  }
   if (!store) return report_error(store.status());
   auto summary = train_model(**store, request);
   if (!summary) return report_error(summary.status());
