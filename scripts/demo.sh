@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# sccello demo: installs what is missing, builds, then walks through the ontology store on the
-# bundled Cell Ontology releases in a fresh temporary store. Each section is a function so later
-# parts of the project (cells, targets, training) can add their own.
+# sccello demo: installs what is missing, builds, then runs the main job end to end on bundled real
+# data in a fresh embedded RocksDB store: import the Cell Ontology releases and query them, import and
+# tokenize PBMC cells, look at the graph-derived targets, pre-train a small scCello model on CPU for a
+# few minutes, embed held-out cells, and run an ablation and a run against another release.
+# SCCELLO_DEMO_STEPS overrides the number of training steps (default: model/configs/demo.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${SCCELLO_BUILD_DIR:-build}
@@ -48,8 +50,39 @@ ontology_queries() {
   run ontology migrate CL:0000663 CP:0000000 CL:0008029 CL:0000236 --from 2021-12-16 --to 2022-12-15
 }
 
+cells_import() {
+  section "import and tokenize PBMC 3k (2,638 cells, 9 labelled types) with CL terms from its obs column"
+  run cells import data/cells/pbmc3k_seurat/pbmc3k_seurat.h5ad --dataset pbmc3k
+  run cells list
+  run cells stats pbmc3k | head -30
+  section "cells under T cell (CL:0000084) in release 2022-12-15, through the ontology"
+  run cells by-term CL:0000084 --descendants --release 2022-12-15 --tsv | cut -f1-4 | head -4
+  echo "..."
+}
+
+targets() {
+  section "graph-derived targets: PPR similarity levels (scCello's default) and alternatives"
+  run targets list
+  run targets show CL:0000624 CL:0000625 --release 2022-12-15
+  run targets row CL:0000236 --top 5 --release 2022-12-15
+  run targets show --target shortest_path CL:0000624 CL:0000625 --release 2022-12-15
+}
+
+training() {
+  section "pre-train a small scCello model (MGP + coherence + ontology alignment) and embed held-out cells"
+  scripts/demo-train.sh "$BUILD_DIR" "$SCCELLO_STORE" "$WORK/out"
+  section "the same corpus trained against another CL release (2021-12-16), no re-import, 20 steps"
+  "$SCCELLO" train --config model/configs/demo.json --datasets pbmc3k --release 2021-12-16 --steps 20 \
+    --out "$WORK/out/run-2021" | grep -E "^(trained|loss:|validation:)" || true
+  section "embeddings of the held-out cells (first rows of the TSV)"
+  head -3 "$WORK/out/heldout_embeddings.tsv" | cut -f1-6
+}
+
 setup
 ontology_import
 ontology_diff
 ontology_queries
+cells_import
+targets
+training
 section "done"

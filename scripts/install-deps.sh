@@ -13,19 +13,9 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "install-deps: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+"$(dirname "$0")/apt-install-missing.sh" "${PACKAGES[@]}"
 
 # Select OpenMP OpenBLAS for libblas.so.3 and liblapack.so.3 when it is installed.
 select_alternative() {
