@@ -15,6 +15,13 @@ ONTO=data/ontology
 
 section() { printf '\n=== %s ===\n' "$*"; }
 run() { printf '$ sccello %s\n' "$*"; "$SCCELLO" "$@"; }
+# Like run, but shows only the first N lines (without SIGPIPE under pipefail).
+run_head() {
+  local n=$1; shift
+  run "$@" > "$WORK/out.txt"
+  head -n "$n" "$WORK/out.txt"
+  [ "$(wc -l < "$WORK/out.txt")" -le "$n" ] || echo "..."
+}
 
 setup() {
   section "install and build"
@@ -38,14 +45,15 @@ ontology_diff() {
   section "what changed from 2021-12-16 to 2022-12-15"
   run ontology diff 2021-12-16 2022-12-15 --summary
   echo "(a few lines of the full diff)"
-  run ontology diff 2021-12-16 2022-12-15 --tsv | awk -F'\t' 'NR == 1 || ($1 != last && ++n) { print; last = $1 }'
+  run ontology diff 2021-12-16 2022-12-15 --tsv > "$WORK/diff.tsv"
+  awk -F'\t' 'NR == 1 || $1 != last { print; last = $1 }' "$WORK/diff.tsv"
 }
 
 ontology_queries() {
   section "queries on release 2022-12-15"
   run ontology ancestors CL:0000236 --release 2022-12-15
   run ontology lca CL:0000624 CL:0000625 --release 2022-12-15
-  run ontology search "alpha-beta T cell" --release 2022-12-15 | head -6 || true
+  run_head 6 ontology search "alpha-beta T cell" --release 2022-12-15
   section "migrating terms obsoleted between releases"
   run ontology migrate CL:0000663 CP:0000000 CL:0008029 CL:0000236 --from 2021-12-16 --to 2022-12-15
 }
@@ -54,10 +62,9 @@ cells_import() {
   section "import and tokenize PBMC 3k (2,638 cells, 9 labelled types) with CL terms from its obs column"
   run cells import data/cells/pbmc3k_seurat/pbmc3k_seurat.h5ad --dataset pbmc3k
   run cells list
-  run cells stats pbmc3k | head -30
+  run_head 30 cells stats pbmc3k
   section "cells under T cell (CL:0000084) in release 2022-12-15, through the ontology"
-  run cells by-term CL:0000084 --descendants --release 2022-12-15 --tsv | cut -f1-4 | head -4
-  echo "..."
+  run_head 4 cells by-term CL:0000084 --descendants --release 2022-12-15
 }
 
 targets() {
@@ -73,9 +80,10 @@ training() {
   scripts/demo-train.sh "$BUILD_DIR" "$SCCELLO_STORE" "$WORK/out"
   section "the same corpus trained against another CL release (2021-12-16), no re-import, 20 steps"
   "$SCCELLO" train --config model/configs/demo.json --datasets pbmc3k --release 2021-12-16 --steps 20 \
-    --out "$WORK/out/run-2021" | grep -E "^(trained|loss:|validation:)" || true
+    --out "$WORK/out/run-2021" > "$WORK/run-2021.log"
+  grep -E "^(trained|loss:|validation:)" "$WORK/run-2021.log"
   section "embeddings of the held-out cells (first rows of the TSV)"
-  head -3 "$WORK/out/heldout_embeddings.tsv" | cut -f1-6
+  awk -F'\t' 'NR <= 3 { print $1, $2, $3, $4, $5, "..." }' "$WORK/out/heldout_embeddings.tsv"
 }
 
 setup
