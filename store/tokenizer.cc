@@ -74,7 +74,7 @@ namespace {
 // exponent and 14 mantissa bits; bit 63, the complemented sign, is always set); passes where
 // every key has the same digit are skipped. Keys equal in those bits are put in exact order
 // afterwards (order_items).
-constexpr int kRadixShift = 41, kRadixBits = 11, kRadixPasses = 2;
+constexpr int kRadixShift = 39, kRadixBits = 8, kRadixPasses = 3;
 constexpr uint32_t kRadixBins = 1u << kRadixBits;
 
 void radix_sort_top(std::vector<uint64_t>* keys, std::vector<uint64_t>* swap, uint32_t (*hist)[kRadixBins]) {

@@ -38,7 +38,7 @@ struct TokenizeScratch {
   std::vector<double> median, v, rank;  // gene median, x*10000/n, v/median
   std::vector<uint64_t> keys, swap;  // (descending float rank << 32) | item position
   std::vector<float> log_cache;      // log1p(v) for small integer counts of the current cell
-  uint32_t histogram[2][2048];       // radix sort digit counts
+  uint32_t histogram[3][256];        // radix sort digit counts (3 passes x 8 bits)
 };
 
 // One tokenized cell: tokens, values, and for the compact corpus record the integer counts
