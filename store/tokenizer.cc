@@ -70,8 +70,8 @@ double Tokenizer::gather(const int32_t* cols, const float* counts, int64_t nnz, 
 
 namespace {
 
-// Stable LSD radix sort of 64-bit keys on bits 41..62 (two 11-bit digits: the float rank's
-// exponent and 14 mantissa bits; bit 63, the complemented sign, is always set); passes where
+// Stable LSD radix sort of 64-bit keys on bits 39..62 (three 8-bit digits: the float rank's
+// exponent and 16 mantissa bits; bit 63, the complemented sign, is always set); passes where
 // every key has the same digit are skipped. Keys equal in those bits are put in exact order
 // afterwards (order_items).
 constexpr int kRadixShift = 39, kRadixBits = 8, kRadixPasses = 3;
