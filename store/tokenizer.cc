@@ -120,7 +120,7 @@ void compute_ranks(const float* x, const double* median, size_t k, double target
 
 // Orders items by (rank descending, column ascending): a radix sort on the top of the float
 // rank, then an exact comparison sort inside each run of equal radix digits (rare: ranks within
-// a relative 3e-5 of each other, or true ties). The radix sort is stable and items come in column
+// a relative 1.5e-5 of each other, or true ties). The radix sort is stable and items come in column
 // order, so runs start in column order.
 void order_items(TokenizeScratch* s) {
   const double* rank = s->rank.data();
