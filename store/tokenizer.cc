@@ -41,63 +41,40 @@ double Tokenizer::total(const int32_t* cols, const float* counts, int64_t nnz) c
   return n;
 }
 
-// Collects the cell's expressed vocabulary genes into the scratch arrays (column order) and
-// returns the total n, summed in the same order as total().
-double Tokenizer::gather(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* s) const {
-  s->col.resize(nnz);
-  s->token.resize(nnz);
-  s->count.resize(nnz);
-  s->median.resize(nnz);
-  double n = 0;
+// Collects the cell's expressed vocabulary genes into the scratch arrays (column order); returns
+// how many and sets *n to the total, summed in the same order as total().
+size_t Tokenizer::gather(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* s,
+                         double* n) const {
+  if (s->count.size() < static_cast<size_t>(nnz)) {
+    size_t cap = static_cast<size_t>(nnz) + nnz / 2;
+    s->token.resize(cap);
+    s->count.resize(cap);
+    s->median.resize(cap);
+    s->rank.resize(cap);
+    s->rank_key.resize(cap);
+    s->keys.resize(cap);
+  }
+  int32_t* token = s->token.data();
+  float* count = s->count.data();
+  double* median = s->median.data();
+  const Column* column = column_.data();
+  double sum = 0;
   size_t k = 0;
   bool all = options_.total_over_all_genes;
   for (int64_t i = 0; i < nnz; ++i) {
-    const Column& c = column_[cols[i]];
+    const Column& c = column[cols[i]];
     float x = counts[i];
-    if (all || c.token >= 0) n += x;
-    s->col[k] = cols[i];
-    s->token[k] = c.token;
-    s->count[k] = x;
-    s->median[k] = c.median;
+    if (all || c.token >= 0) sum += x;
+    token[k] = c.token;
+    count[k] = x;
+    median[k] = c.median;
     k += (c.token >= 0) & (x > 0);  // branch-free compaction
   }
-  s->col.resize(k);
-  s->token.resize(k);
-  s->count.resize(k);
-  s->median.resize(k);
-  return n;
+  *n = sum;
+  return k;
 }
 
 namespace {
-
-// Stable LSD radix sort of 64-bit keys on bits 39..62 (three 8-bit digits: the float rank's
-// exponent and 16 mantissa bits; bit 63, the complemented sign, is always set); passes where
-// every key has the same digit are skipped. Keys equal in those bits are put in exact order
-// afterwards (order_items).
-constexpr int kRadixShift = 39, kRadixBits = 8, kRadixPasses = 3;
-constexpr uint32_t kRadixBins = 1u << kRadixBits;
-
-void radix_sort_top(std::vector<uint64_t>* keys, std::vector<uint64_t>* swap, uint32_t (*hist)[kRadixBins]) {
-  size_t n = keys->size();
-  std::memset(hist, 0, sizeof(uint32_t) * kRadixPasses * kRadixBins);
-  for (uint64_t k : *keys)
-    for (int d = 0; d < kRadixPasses; ++d) ++hist[d][(k >> (kRadixShift + kRadixBits * d)) & (kRadixBins - 1)];
-  swap->resize(n);
-  for (int d = 0; d < kRadixPasses; ++d) {
-    int shift = kRadixShift + kRadixBits * d;
-    uint32_t* offset = hist[d];
-    if (offset[((*keys)[0] >> shift) & (kRadixBins - 1)] == n) continue;
-    uint32_t sum = 0;
-    for (uint32_t b = 0; b < kRadixBins; ++b) {
-      uint32_t c = offset[b];
-      offset[b] = sum;
-      sum += c;
-    }
-    uint64_t* out = swap->data();
-    for (uint64_t k : *keys) out[offset[(k >> shift) & (kRadixBins - 1)]++] = k;
-    keys->swap(*swap);
-  }
-}
 
 uint32_t descending_float_key(double rank) {
   float f = static_cast<float>(rank);  // positive: its bits order like the value
@@ -106,38 +83,86 @@ uint32_t descending_float_key(double rank) {
   return ~bits;
 }
 
-// v = x*target/n and r = v/median for every gathered gene, in double and in the oracle's order
-// of operations; a plain loop over arrays that the compiler vectorises.
+// r = (x*target/n)/median for every gathered gene, in double and in the oracle's order of
+// operations, and its descending float key; returns the keys' [min, max]. A plain loop over
+// arrays that the compiler vectorises.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-void compute_ranks(const float* x, const double* median, size_t k, double target, double n, double* v, double* r) {
+void compute_ranks(const float* x, const double* median, size_t k, double target, double n, double* r,
+                   uint32_t* key, uint32_t* lo, uint32_t* hi) {
+  uint32_t mn = ~0u, mx = 0;
   for (size_t i = 0; i < k; ++i) {
-    v[i] = static_cast<double>(x[i]) * target / n;
-    r[i] = v[i] / median[i];
+    double v = static_cast<double>(x[i]) * target / n;
+    r[i] = v / median[i];
+    uint32_t kk = descending_float_key(r[i]);
+    key[i] = kk;
+    mn = std::min(mn, kk);
+    mx = std::max(mx, kk);
   }
+  *lo = mn;
+  *hi = mx;
 }
 
-// Orders items by (rank descending, column ascending): a radix sort on the top of the float
-// rank, then an exact comparison sort inside each run of equal radix digits (rare: ranks within
-// a relative 1.5e-5 of each other, or true ties). The radix sort is stable and items come in column
-// order, so runs start in column order.
-void order_items(TokenizeScratch* s) {
-  const double* rank = s->rank.data();
-  const int32_t* col = s->col.data();
-  auto& keys = s->keys;
-  keys.resize(s->rank.size());
-  for (size_t i = 0; i < keys.size(); ++i)
-    keys[i] = (static_cast<uint64_t>(descending_float_key(rank[i])) << 32) | i;
-  if (keys.size() > 1) radix_sort_top(&keys, &s->swap, s->histogram);
-  auto before = [&](uint64_t a, uint64_t b) {
+// Exact order of two sort keys: float rank key, then (equal float ranks) the double rank
+// descending, then item position (= column order).
+struct Before {
+  const double* rank;
+  bool operator()(uint64_t a, uint64_t b) const {
+    if ((a >> 32) != (b >> 32)) return a < b;
     uint32_t x = a & 0xffffffffu, y = b & 0xffffffffu;
-    return rank[x] > rank[y] || (rank[x] == rank[y] && col[x] < col[y]);
-  };
-  for (size_t i = 0; i < keys.size();) {
+    return rank[x] > rank[y] || (rank[x] == rank[y] && x < y);
+  }
+};
+
+// Orders items by (rank descending, column ascending): a stable LSD radix sort (three 8-bit
+// passes) on the float key relative to the cell's smallest key, scaled to 24 bits, so that the
+// digits spread over the cell's own range; then an exact comparison sort inside each run of
+// equal scaled keys (rare: ranks within a relative ~1e-6, or true ties). Items come in column
+// order and the radix sort is stable, so runs start in column order.
+constexpr int kDigitBits = 8, kPasses = 3;
+constexpr uint32_t kBins = 1u << kDigitBits;
+
+void order_items(TokenizeScratch* s, size_t k, uint32_t lo, uint32_t hi) {
+  int shift = 0;
+  while (((hi - lo) >> shift) >> (kDigitBits * kPasses)) ++shift;
+  if (s->bucket_end.size() < kBins * kPasses) s->bucket_end.resize(kBins * kPasses);
+  if (s->swap.size() < k) s->swap.resize(s->keys.size());
+  uint32_t* hist = s->bucket_end.data();
+  std::memset(hist, 0, sizeof(uint32_t) * kBins * kPasses);
+  const uint32_t* key = s->rank_key.data();
+  uint64_t* keys = s->keys.data();
+  for (size_t i = 0; i < k; ++i) {
+    uint32_t rel = (key[i] - lo) >> shift;
+    keys[i] = (static_cast<uint64_t>(rel) << 32) | i;
+    ++hist[rel & (kBins - 1)];
+    ++hist[kBins + ((rel >> kDigitBits) & (kBins - 1))];
+    ++hist[2 * kBins + (rel >> (2 * kDigitBits))];
+  }
+  uint64_t* from = keys;
+  uint64_t* to = s->swap.data();
+  for (int d = 0; d < kPasses; ++d) {
+    uint32_t* offset = hist + d * kBins;
+    int digit_shift = 32 + kDigitBits * d;
+    if (offset[(from[0] >> digit_shift) & (kBins - 1)] == k) continue;
+    uint32_t sum = 0;
+    for (uint32_t b = 0; b < kBins; ++b) {
+      uint32_t c = offset[b];
+      offset[b] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < k; ++i) {
+      uint64_t x = from[i];
+      to[offset[(x >> digit_shift) & (kBins - 1)]++] = x;
+    }
+    std::swap(from, to);
+  }
+  if (from != keys) std::memcpy(keys, from, k * sizeof(uint64_t));
+  Before before{s->rank.data()};
+  for (size_t i = 0; i < k;) {
     size_t j = i + 1;
-    while (j < keys.size() && (keys[j] >> kRadixShift) == (keys[i] >> kRadixShift)) ++j;
-    if (j - i > 1) std::sort(keys.begin() + i, keys.begin() + j, before);
+    while (j < k && (keys[j] >> 32) == (keys[i] >> 32)) ++j;
+    if (j - i > 1) std::sort(keys + i, keys + j, before);
     i = j;
   }
 }
@@ -148,41 +173,44 @@ bool is_small_count(float x) { return x < 64 && x == static_cast<float>(static_c
 
 void Tokenizer::tokenize(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* s,
                          TokenizedCell* out) const {
-  double n = gather(cols, counts, nnz, s);
+  double n;
+  size_t k = gather(cols, counts, nnz, s, &n);
   if (n == 0) n = 1;
-  size_t k = s->col.size();
-  s->v.resize(k);
-  s->rank.resize(k);
-  compute_ranks(s->count.data(), s->median.data(), k, options_.target_sum, n, s->v.data(), s->rank.data());
-  order_items(s);
+  const double target = options_.target_sum;
+  uint32_t lo = 0, hi = 0;
+  compute_ranks(s->count.data(), s->median.data(), k, target, n, s->rank.data(), s->rank_key.data(), &lo, &hi);
+  if (k > 0) order_items(s, k, lo, hi);
   size_t keep = std::min(k, static_cast<size_t>(std::max(0, options_.max_len - 1)));
   out->tokens.resize(keep + 1);
   out->values.resize(keep + 1);
   out->counts.resize(keep + 1);
   out->total = n;
-  out->tokens[0] = GeneVocab::kCls;
-  out->values[0] = 0.0f;
-  out->counts[0] = 0;
+  int32_t* tokens = out->tokens.data();
+  float* values = out->values.data();
+  uint32_t* counts_out = out->counts.data();
+  tokens[0] = GeneVocab::kCls;
+  values[0] = 0.0f;
+  counts_out[0] = 0;
   bool integral = true;
-  auto& cache = s->log_cache;  // log1p(v) depends only on the count within a cell
-  cache.assign(64, -1.0f);
+  float* cache = s->log_cache;  // log1p(v) depends only on the count within a cell
+  std::fill(cache, cache + 64, -1.0f);
+  const uint64_t* keys = s->keys.data();
+  const int32_t* token = s->token.data();
+  const float* count = s->count.data();
   for (size_t i = 0; i < keep; ++i) {
-    uint32_t item = s->keys[i] & 0xffffffffu;
-    float x = s->count[item];
-    out->tokens[i + 1] = s->token[item];
+    uint32_t item = keys[i] & 0xffffffffu;
+    float x = count[item];
+    tokens[i + 1] = token[item];
+    counts_out[i + 1] = static_cast<uint32_t>(x);
     bool small = is_small_count(x);
-    integral = integral && (small || (x == std::floor(x) && x < 4294967296.0f));
-    out->counts[i + 1] = static_cast<uint32_t>(x);
-    float& slot = cache[small ? static_cast<int>(x) : 0];
-    if (!small || slot < 0) {
-      float e = static_cast<float>(std::log1p(s->v[item]));
-      if (!small) {
-        out->values[i + 1] = e;
-        continue;
-      }
-      slot = e;
+    if (small) {
+      float& slot = cache[static_cast<int>(x)];
+      if (slot < 0) slot = static_cast<float>(std::log1p(static_cast<double>(x) * target / n));
+      values[i + 1] = slot;
+    } else {
+      integral = integral && x == std::floor(x) && x < 4294967296.0f;
+      values[i + 1] = static_cast<float>(std::log1p(static_cast<double>(x) * target / n));
     }
-    out->values[i + 1] = slot;
   }
   if (!integral) out->counts.clear();
 }

@@ -30,15 +30,17 @@ struct GeneMapReport {
   int64_t dropped() const { return genes_in_file - mapped; }
 };
 
-// Reusable per-thread buffers of one tokenize() call: the cell's expressed vocabulary genes as
-// parallel arrays (column order), so that v and r are computed in one vectorisable loop.
+// Reusable per-thread buffers of one tokenize() call (grow-only, never cleared per cell): the
+// cell's expressed vocabulary genes as parallel arrays in column order, their ranks, and the
+// bucket sort's keys and histogram.
 struct TokenizeScratch {
-  std::vector<int32_t> col, token;   // column in the matrix (tie order), vocabulary token
+  std::vector<int32_t> token;        // vocabulary token
   std::vector<float> count;
-  std::vector<double> median, v, rank;  // gene median, x*10000/n, v/median
-  std::vector<uint64_t> keys, swap;  // (descending float rank << 32) | item position
-  std::vector<float> log_cache;      // log1p(v) for small integer counts of the current cell
-  uint32_t histogram[3][256];        // radix sort digit counts (3 passes x 8 bits)
+  std::vector<double> median, rank;  // gene median, r = (x*10000/n)/median
+  std::vector<uint32_t> rank_key;    // descending float rank bits
+  std::vector<uint64_t> keys, swap;  // (scaled rank key << 32) | item position, sorted
+  std::vector<uint32_t> bucket_end;  // radix sort digit counts
+  float log_cache[64];               // log1p(v) for small integer counts of the current cell
 };
 
 // One tokenized cell: tokens, values, and for the compact corpus record the integer counts
@@ -78,7 +80,7 @@ class Tokenizer {
     int32_t token = -1;  // -1 when the column is not used
     double median = 0;
   };
-  double gather(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* s) const;
+  size_t gather(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* s, double* n) const;
   TokenizerOptions options_;
   std::vector<Column> column_;  // per matrix column
   GeneMapReport report_;
