@@ -62,6 +62,7 @@ size_t Tokenizer::gather(const int32_t* cols, const float* counts, int64_t nnz, 
   size_t k = 0;
   bool all = options_.total_over_all_genes;
   for (int64_t i = 0; i < nnz; ++i) {
+    if (i + 24 < nnz) __builtin_prefetch(column + cols[i + 24]);
     const Column& c = column[cols[i]];
     float x = counts[i];
     if (all || c.token >= 0) sum += x;
@@ -120,7 +121,7 @@ struct Before {
 // digits spread over the cell's own range; then an exact comparison sort inside each run of
 // equal scaled keys (rare: ranks within a relative ~1e-6, or true ties). Items come in column
 // order and the radix sort is stable, so runs start in column order.
-constexpr int kDigitBits = 8, kPasses = 3;
+constexpr int kDigitBits = 10, kPasses = 2;
 constexpr uint32_t kBins = 1u << kDigitBits;
 
 void order_items(TokenizeScratch* s, size_t k, uint32_t lo, uint32_t hi) {
@@ -135,9 +136,7 @@ void order_items(TokenizeScratch* s, size_t k, uint32_t lo, uint32_t hi) {
   for (size_t i = 0; i < k; ++i) {
     uint32_t rel = (key[i] - lo) >> shift;
     keys[i] = (static_cast<uint64_t>(rel) << 32) | i;
-    ++hist[rel & (kBins - 1)];
-    ++hist[kBins + ((rel >> kDigitBits) & (kBins - 1))];
-    ++hist[2 * kBins + (rel >> (2 * kDigitBits))];
+    for (int d = 0; d < kPasses; ++d) ++hist[d * kBins + ((rel >> (kDigitBits * d)) & (kBins - 1))];
   }
   uint64_t* from = keys;
   uint64_t* to = s->swap.data();
