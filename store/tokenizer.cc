@@ -138,18 +138,23 @@ void order_items(TokenizeScratch* s, size_t k, uint32_t lo, uint32_t hi) {
     keys[i] = (static_cast<uint64_t>(rel) << 32) | i;
     for (int d = 0; d < kPasses; ++d) ++hist[d * kBins + ((rel >> (kDigitBits * d)) & (kBins - 1))];
   }
+  bool skip[kPasses];  // every key has the same digit: the pass would not move anything
+  for (int d = 0; d < kPasses; ++d)
+    skip[d] = hist[d * kBins + ((keys[0] >> (32 + kDigitBits * d)) & (kBins - 1))] == k;
+  uint32_t sum[kPasses] = {};  // exclusive prefix sums, the passes' chains interleaved
+  for (uint32_t b = 0; b < kBins; ++b) {
+    for (int d = 0; d < kPasses; ++d) {
+      uint32_t c = hist[d * kBins + b];
+      hist[d * kBins + b] = sum[d];
+      sum[d] += c;
+    }
+  }
   uint64_t* from = keys;
   uint64_t* to = s->swap.data();
   for (int d = 0; d < kPasses; ++d) {
     uint32_t* offset = hist + d * kBins;
     int digit_shift = 32 + kDigitBits * d;
-    if (offset[(from[0] >> digit_shift) & (kBins - 1)] == k) continue;
-    uint32_t sum = 0;
-    for (uint32_t b = 0; b < kBins; ++b) {
-      uint32_t c = offset[b];
-      offset[b] = sum;
-      sum += c;
-    }
+    if (skip[d]) continue;
     for (size_t i = 0; i < k; ++i) {
       uint64_t x = from[i];
       to[offset[(x >> digit_shift) & (kBins - 1)]++] = x;
@@ -158,10 +163,11 @@ void order_items(TokenizeScratch* s, size_t k, uint32_t lo, uint32_t hi) {
   }
   if (from != keys) std::memcpy(keys, from, k * sizeof(uint64_t));
   Before before{s->rank.data()};
-  for (size_t i = 0; i < k;) {
-    size_t j = i + 1;
-    while (j < k && (keys[j] >> 32) == (keys[i] >> 32)) ++j;
-    if (j - i > 1) std::sort(keys + i, keys + j, before);
+  for (size_t i = 1; i < k; ++i) {
+    if ((keys[i] >> 32) != (keys[i - 1] >> 32)) continue;
+    size_t first = i - 1, j = i + 1;
+    while (j < k && (keys[j] >> 32) == (keys[first] >> 32)) ++j;
+    std::sort(keys + first, keys + j, before);
     i = j;
   }
 }
