@@ -235,9 +235,16 @@ void Tokenizer::tokenize_rows(const int64_t* indptr, const int32_t* indices, con
   out->resize(rows);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads = static_cast<int>(std::min<int64_t>(threads, std::max<int64_t>(1, rows / 64)));
+  // Thread t takes the rows whose entries start in [nnz*t/threads, nnz*(t+1)/threads): equal
+  // work (the cost is per entry) rather than equal row counts.
+  auto first_row = [&](int t) {
+    if (t >= threads) return rows;
+    int64_t target = indptr[0] + (indptr[rows] - indptr[0]) * t / threads;
+    return static_cast<int64_t>(std::lower_bound(indptr, indptr + rows, target) - indptr);
+  };
   auto work = [&](int t) {
     TokenizeScratch scratch;
-    for (int64_t r = rows * t / threads; r < rows * (t + 1) / threads; ++r) {
+    for (int64_t r = first_row(t), end = first_row(t + 1); r < end; ++r) {
       tokenize(indices + indptr[r], data + indptr[r], indptr[r + 1] - indptr[r], &scratch, &(*out)[r]);
     }
   };
