@@ -116,10 +116,10 @@ struct Before {
   }
 };
 
-// Orders items by (rank descending, column ascending): a stable LSD radix sort (three 8-bit
-// passes) on the float key relative to the cell's smallest key, scaled to 24 bits, so that the
+// Orders items by (rank descending, column ascending): a stable LSD radix sort (two 10-bit
+// passes) on the float key relative to the cell's smallest key, scaled to 20 bits, so that the
 // digits spread over the cell's own range; then an exact comparison sort inside each run of
-// equal scaled keys (rare: ranks within a relative ~1e-6, or true ties). Items come in column
+// equal scaled keys (rare: ranks within ~1e-7 of the cell's rank range in float bits, or true ties). Items come in column
 // order and the radix sort is stable, so runs start in column order.
 constexpr int kDigitBits = 10, kPasses = 2;
 constexpr uint32_t kBins = 1u << kDigitBits;
