@@ -119,8 +119,8 @@ struct Before {
 // Orders items by (rank descending, column ascending): a stable LSD radix sort (two 10-bit
 // passes) on the float key relative to the cell's smallest key, scaled to 20 bits, so that the
 // digits spread over the cell's own range; then an exact comparison sort inside each run of
-// equal scaled keys (rare: ranks within ~1e-7 of the cell's rank range in float bits, or true ties). Items come in column
-// order and the radix sort is stable, so runs start in column order.
+// equal scaled keys (rare: float ranks within 2^-20 of the cell's key range, or true ties).
+// Items come in column order and the radix sort is stable, so runs start in column order.
 constexpr int kDigitBits = 10, kPasses = 2;
 constexpr uint32_t kBins = 1u << kDigitBits;
 
