@@ -3,15 +3,111 @@
 // broadcasts and one logsumexp.
 #include "model/losses.h"
 
-#include <ATen/ATen.h>
+#include <algorithm>
+#include <cmath>
 
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "model/chunked_cross_entropy.h"
 #include "model/torch_compat.h"
 
 namespace sccello {
 
-at::Tensor l2_normalize(const at::Tensor& x) {
-  return x / x.norm(2, {-1}, /*keepdim=*/true).clamp_min(1e-12);
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+constexpr double kMinNorm = 1e-12;
+
+bool plain_cpu_float(const at::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == at::kFloat && x.is_contiguous() && x.dim() >= 1;
 }
+
+// Σ a[j]·b[j] with eight independent partial sums (vectorisable without fast-math).
+float dot(const float* a, const float* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int u = 0; u < 8; ++u) acc[u] += a[j + u] * b[j + u];
+  float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; j < n; ++j) sum += a[j] * b[j];
+  return sum;
+}
+
+// out[j] = a[j] / d.
+void divide_row(const float* __restrict a, float d, float* __restrict out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = a[j] / d;
+}
+
+// out[j] = (g[j] − y[j]·proj) · inv.
+void project_row(const float* __restrict y, const float* __restrict g, float proj, float inv, float* __restrict out,
+                 int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = (g[j] - y[j] * proj) * inv;
+}
+
+// Rows of a contiguous float tensor, `fn(row, begin)` in parallel over row ranges.
+template <typename Fn>
+void for_rows(int64_t rows, int64_t width, const Fn& fn) {
+  at::parallel_for(0, rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, width)),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t r = begin; r < end; ++r) fn(r);
+                   });
+}
+
+// y = x / max(||x||, 1e-12) with its gradient written out: dx = (g − y·(g·y)) / n, the projection
+// term dropped for rows whose norm was clamped. On CPU float the two passes are plain row loops;
+// ATen's broadcast division and NormBackward cost ~3x the head's matrix products on the [V,H] keys.
+struct L2Normalize : public torch::autograd::Function<L2Normalize> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x) {
+    if (!plain_cpu_float(x)) {
+      auto n = x.norm(2, {-1}, /*keepdim=*/true);
+      auto y = x / n.clamp_min(kMinNorm);
+      ctx->save_for_backward({y, n});
+      return {y};
+    }
+    const int64_t width = x.size(-1), rows = x.numel() / std::max<int64_t>(1, width);
+    auto y = at::empty_like(x);
+    auto n = at::empty(rows, x.options());
+    const float* xp = x.data_ptr<float>();
+    float *yp = y.data_ptr<float>(), *np = n.data_ptr<float>();
+    for_rows(rows, width, [&](int64_t r) {
+      const float* a = xp + r * width;
+      const float norm = std::sqrt(dot(a, a, width)), d = std::max(norm, static_cast<float>(kMinNorm));
+      np[r] = norm;
+      divide_row(a, d, yp + r * width, width);
+    });
+    ctx->save_for_backward({y, n});
+    return {y};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor &y = saved[0], &n = saved[1];
+    const at::Tensor g = grads[0].contiguous();
+    if (!plain_cpu_float(y) || g.scalar_type() != at::kFloat) {
+      auto kept = n.ge(kMinNorm).to(g.scalar_type());
+      return {(g - y * ((g * y).sum(-1, true) * kept)) / n.clamp_min(kMinNorm)};
+    }
+    const int64_t width = y.size(-1), rows = y.numel() / std::max<int64_t>(1, width);
+    auto dx = at::empty_like(y);
+    const float *yp = y.data_ptr<float>(), *gp = g.data_ptr<float>(), *np = n.data_ptr<float>();
+    float* dp = dx.data_ptr<float>();
+    for_rows(rows, width, [&](int64_t r) {
+      const float *a = yp + r * width, *b = gp + r * width;
+      const float proj = np[r] < kMinNorm ? 0.0f : dot(a, b, width);
+      const float inv = 1.0f / std::max(np[r], static_cast<float>(kMinNorm));
+      project_row(a, b, proj, inv, dp + r * width, width);
+    });
+    return {dx};
+  }
+};
+
+}  // namespace
+
+at::Tensor l2_normalize(const at::Tensor& x) { return L2Normalize::apply(x.contiguous())[0]; }
 
 namespace {
 
@@ -29,16 +125,23 @@ at::Tensor zero_like_graph(const at::Tensor& anchor) { return (anchor.sum() * 0.
 
 MgpResult masked_gene_prediction_loss(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& targets,
                                       double scale) {
-  // No AutocastPause: under bf16 autocast the [M,V] logits product runs in bf16 like the reference
-  // (HF Trainer bf16); it is the largest non-encoder product. The softmax is fp32.
+  // Under bf16 autocast the [M,V] logits product (and its gradient products) run in bf16 like the
+  // reference (HF Trainer bf16); softmax and gradient accumulation are fp32 (chunked_cross_entropy.h).
   MgpResult out;
   out.count = q.size(0);
   if (out.count == 0) {
     out.loss = zero_like_graph(keys);
     return out;
   }
-  auto logits = at::matmul(l2_normalize(q.to(at::kFloat)) * (scale * scale), keys.to(at::kFloat).t());  // [M,V]
-  std::tie(out.loss, out.correct) = cross_entropy(logits, targets);
+  const bool bf16 = autocast_active(q);
+  at::Tensor qn;
+  {
+    AutocastPause fp32;
+    qn = l2_normalize(q.to(at::kFloat)) * (scale * scale);  // [M,H]
+  }
+  auto result = chunked_linear_cross_entropy(qn, keys.to(at::kFloat), targets, bf16);
+  out.loss = result.loss;
+  out.correct = result.correct;
   return out;
 }
 

@@ -85,6 +85,15 @@ class AutocastScope {
   bool cuda_;
 };
 
+// Whether autocast is on for the device of `like` (sccello only ever enables it with bf16).
+inline bool autocast_active(const at::Tensor& like) {
+#if SCCELLO_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(like.is_cuda() ? at::kCUDA : at::kCPU);
+#else
+  return like.is_cuda() ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
 // Turns autocast off (CPU and CUDA) for its lifetime and restores the previous state: the loss
 // functions multiply by s² = 100 and need fp32 products.
 class AutocastPause {
