@@ -18,8 +18,9 @@ struct AdamWOptions {
 class AdamW {
  public:
   AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options);
-  // One update with learning rate lr from the parameters' .grad(); then step() grows by one.
-  void update(double lr);
+  // One update with learning rate lr from the parameters' .grad() times grad_scale (clipping's
+  // factor, applied on the fly: the gradients are not modified); then step() grows by one.
+  void update(double lr, double grad_scale = 1.0);
   int64_t step() const { return step_; }
   void set_step(int64_t step) { step_ = step; }
   // "adam.m.<name>", "adam.v.<name>" for every parameter (for checkpoints).
@@ -38,6 +39,9 @@ class AdamW {
   int64_t step_ = 0;
 };
 
+// The factor that brings the gradients' global L2 norm to at most max_norm (1 when it already is),
+// as clip_grad_norm applies it; *norm (may be null) gets the norm.
+double clip_factor(const std::vector<at::Tensor>& params, double max_norm, double* norm = nullptr);
 // Scales all gradients so that their global L2 norm is at most max_norm; returns the norm before.
 double clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm);
 

@@ -280,9 +280,9 @@ Status TrainingRun::train_step(int64_t step) {
     (loss / static_cast<double>(t.grad_accum)).backward();
   }
   if (keys.defined() && keys_leaf.grad().defined()) keys.backward(keys_leaf.grad());
-  clip_grad_norm(params_, t.clip_norm);
+  const double clip = clip_factor(params_, t.clip_norm);
   const double lr = t.lr * lr_multiplier(step, t.warmup_steps, total_steps_);
-  optimizer_->update(lr);
+  optimizer_->update(lr, clip);
   window_.add(tally);
   if ((step + 1) % t.log_every == 0 || step + 1 == total_steps_) {
     log_step(step + 1, window_, std::chrono::duration<double>(Clock::now() - window_start_).count(), lr);

@@ -48,5 +48,27 @@ TEST(AdamW, FusedUpdateMatchesTensorOpOracle) {
   EXPECT_FALSE(pw.detach().equal(w));
 }
 
+TEST(AdamW, ClipFactorOnTheFlyEqualsClippingTheGradients) {
+  at::manual_seed(4);
+  auto w0 = at::randn({64, 33});
+  auto a = w0.clone().requires_grad_(true), b = w0.clone().requires_grad_(true);
+  AdamW adam_a({{"w", a}}, AdamWOptions{0.9, 0.999, 1e-8, 0.01});
+  AdamW adam_b({{"w", b}}, AdamWOptions{0.9, 0.999, 1e-8, 0.01});
+  for (int step = 0; step < 3; ++step) {
+    auto g = at::randn({64, 33}) * 5.0;  // norm ~ 230: clipped to 1
+    a.mutable_grad() = g.clone();
+    b.mutable_grad() = g.clone();
+    double norm = 0;
+    const double factor = clip_factor({a}, 1.0, &norm);
+    EXPECT_NEAR(norm, g.norm().item<double>(), 1e-3);
+    EXPECT_LT(factor, 0.01);
+    adam_a.update(1e-3, factor);
+    EXPECT_TRUE(a.grad().equal(g));  // not modified
+    EXPECT_NEAR(clip_grad_norm({b}, 1.0), norm, 1e-9);
+    adam_b.update(1e-3);
+  }
+  EXPECT_TRUE(at::allclose(a.detach(), b.detach(), 1e-7, 1e-8));
+}
+
 }  // namespace
 }  // namespace sccello
