@@ -109,7 +109,11 @@ Status OboParser::on_term_tag(std::string_view tag, std::string_view raw) {
   } else if (tag == "relationship") {
     size_t sp = value.find(' ');
     if (sp == std::string_view::npos) return fail("relationship needs 'RELATION TARGET', got '" + std::string(value) + "'");
-    pending_edges_.push_back({"", std::string(value.substr(0, sp)), std::string(trim(value.substr(sp + 1)))});
+    std::string_view target = trim(value.substr(sp + 1));
+    // An IRI target (e.g. `relationship: dc-contributor https://orcid.org/...`, as the OWL->OBO
+    // conversion writes annotation properties) is metadata about the term, not an edge to a term.
+    if (target.find("://") != std::string_view::npos) return Status::ok();
+    pending_edges_.push_back({"", std::string(value.substr(0, sp)), std::string(target)});
   } else if (tag == "is_obsolete") {
     term_.obsolete = value == "true";
   } else if (tag == "replaced_by") {
