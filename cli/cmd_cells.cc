@@ -1,6 +1,5 @@
 // `sccello cells ...`: import count matrices into the corpus, list and inspect datasets, find
 // cells by CL term (with descendants through a release), print tokens. Thin over store/.
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_context.h"
+#include "cli/progress.h"
 #include "cli/table.h"
 #include "graph/ontology_graph.h"
 #include "graph/release_diff.h"
@@ -27,20 +27,6 @@ struct ImportArgs {
   std::string file, vocab, total = "vocab";
   CellImportOptions options;
 };
-
-// A progress line with rate and ETA on stderr, only when stderr is a terminal.
-std::function<void(int64_t, int64_t)> progress_line() {
-  if (!isatty(STDERR_FILENO)) return {};
-  auto start = std::chrono::steady_clock::now();
-  return [start](int64_t done, int64_t total) {
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    double rate = s > 0 ? done / s : 0;
-    double eta = rate > 0 ? (total - done) / rate : 0;
-    std::fprintf(stderr, "\r%lld/%lld cells  %.0f cells/s  ETA %.0fs   ", static_cast<long long>(done),
-                 static_cast<long long>(total), rate, eta);
-    if (done >= total) std::fprintf(stderr, "\n");
-  };
-}
 
 Result<GeneVocab> load_vocab(const std::string& dir) {
   std::string d = dir;
@@ -74,7 +60,7 @@ int run_import(CliContext& ctx, ImportArgs& a) {
   auto terms = release_terms(**store, ctx.release, &have_release);
   if (!terms) return report_error(terms.status());
   if (have_release) a.options.known_terms = &*terms;
-  a.options.progress = progress_line();
+  a.options.progress = terminal_progress("imported");
   a.options.threads = ctx.threads;  // tokenizer threads (--threads, default: cores)
   auto start = std::chrono::steady_clock::now();
   auto report = import_cells(**store, *vocab, a.file, a.options);

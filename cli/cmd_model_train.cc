@@ -1,12 +1,12 @@
 // `sccello train` and `sccello embed`: fill TrainRequest / EmbedRequest from flags and run them.
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
 #include "cli/cli_context.h"
+#include "cli/progress.h"
 #include "model/embed.h"
 #include "model/trainer.h"
 
@@ -165,16 +165,7 @@ struct EmbedArgs {
 int run_embed(CliContext& ctx, EmbedArgs& a) {
   a.request.threads = ctx.threads;
   a.request.release = ctx.release;
-  if (isatty(STDERR_FILENO)) {
-    auto start = std::chrono::steady_clock::now();
-    a.request.options.progress = [start](int64_t done, int64_t total) {
-      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      double rate = s > 0 ? done / s : 0;
-      std::fprintf(stderr, "\rembedded %lld/%lld cells  %.1f cells/s  ETA %.0fs   ", (long long)done,
-                   (long long)total, rate, rate > 0 ? (total - done) / rate : 0.0);
-      if (done >= total) std::fprintf(stderr, "\n");
-    };
-  }
+  a.request.options.progress = terminal_progress("embedded");
   std::unique_ptr<Store> store;
   if (!a.request.dataset.empty() || !a.no_store) {
     auto opened = ctx.open_store(false);
