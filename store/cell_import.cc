@@ -15,10 +15,6 @@
 namespace sccello {
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 bool is_cl_id(const std::string& s) {
   static const std::regex re("CL:[0-9]{7}");
   return std::regex_match(s, re);

@@ -9,6 +9,7 @@
 #include "store/obo_reader.h"
 #include "store/release_codec.h"
 #include "store/store.h"
+#include "store/text_lines.h"
 
 namespace sccello {
 namespace {
@@ -168,12 +169,6 @@ Result<OntologyRelease> ReleaseStore::load(const std::string& name) const {
   SCCELLO_RETURN_IF_ERROR(decode_release_content(value, content_key(resolved), &release));
   return release;
 }
-
-namespace {
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-}  // namespace
 
 Result<OntologyRelease> read_ontology_file(const std::string& path, const ImportOptions& options) {
   Result<OntologyRelease> release = Status::invalid(

@@ -32,6 +32,9 @@ class TextLines {
   Status error_;
 };
 
+// True when `s` ends with `suffix` (file-name extensions: ".obo", ".json.gz", ".h5ad", ...).
+bool ends_with(std::string_view s, std::string_view suffix);
+
 // Splits on `sep`, keeping empty fields.
 std::vector<std::string> split_fields(std::string_view line, char sep);
 
