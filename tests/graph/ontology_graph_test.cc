@@ -9,21 +9,16 @@
 #include <functional>
 #include <set>
 
-#include "store/obo_reader.h"
+#include "tests/bundled_releases.h"
 
 namespace sccello {
 namespace {
 
-const std::string kData = SCCELLO_DATA_DIR;
 
-const OntologyRelease& release_2022() {
-  static const OntologyRelease r = read_obo_file(kData + "/ontology/cl-basic-2022-12-15.obo").value();
-  return r;
-}
+const OntologyRelease& release_2022() { return bundled_release("cl-basic-2022-12-15.obo"); }
 
 const OntologyGraph& graph_2022() {
-  static const OntologyGraph g = OntologyGraph::build(release_2022()).value();
-  return g;
+  return bundled_graph("cl-basic-2022-12-15.obo");
 }
 
 TermIndex ix(const OntologyGraph& g, const std::string& id) {

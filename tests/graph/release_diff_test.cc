@@ -6,21 +6,14 @@
 
 #include <algorithm>
 
-#include "store/obo_reader.h"
+#include "tests/bundled_releases.h"
 
 namespace sccello {
 namespace {
 
-const std::string kData = SCCELLO_DATA_DIR;
 
-const OntologyRelease& r2021() {
-  static const OntologyRelease r = read_obo_file(kData + "/ontology/cl-basic-2021-12-16.obo").value();
-  return r;
-}
-const OntologyRelease& r2022() {
-  static const OntologyRelease r = read_obo_file(kData + "/ontology/cl-basic-2022-12-15.obo").value();
-  return r;
-}
+const OntologyRelease& r2021() { return bundled_release("cl-basic-2021-12-16.obo"); }
+const OntologyRelease& r2022() { return bundled_release("cl-basic-2022-12-15.obo"); }
 
 TEST(ReleaseDiff, CountsBetweenTheTwoOboReleases) {
   ReleaseDiff d = diff_releases(r2021(), r2022());

@@ -9,20 +9,12 @@
 
 #include "graph/ontology_graph.h"
 #include "store/release_store.h"
+#include "tests/bundled_releases.h"
 
 namespace sccello {
 namespace {
 
-const OntologyGraph& cl_2022() {
-  static const OntologyGraph* g = [] {
-    auto rel = read_ontology_file(std::string(SCCELLO_DATA_DIR) + "/ontology/cl-basic-2022-12-15.obo", {});
-    EXPECT_TRUE(rel.is_ok()) << rel.status().message();
-    auto graph = OntologyGraph::build(*rel);
-    EXPECT_TRUE(graph.is_ok()) << graph.status().message();
-    return new OntologyGraph(std::move(*graph));
-  }();
-  return *g;
-}
+const OntologyGraph& cl_2022() { return bundled_graph("cl-basic-2022-12-15.obo"); }
 
 const PprGraph& walk() {
   static const PprGraph w = PprGraph::from_graph(cl_2022().graph(), false);

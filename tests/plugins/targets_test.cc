@@ -10,28 +10,16 @@
 #include "graph/ppr.h"
 #include "plugins/row_provider.h"
 #include "plugins/target_registry.h"
-#include "store/release_codec.h"
 #include "store/release_store.h"
 #include "store/store.h"
 #include "store/target_cache.h"
+#include "tests/bundled_releases.h"
 
 namespace sccello {
 namespace {
 
-const OntologyRelease& cl_release() {
-  static const OntologyRelease* r = [] {
-    auto rel = read_ontology_file(std::string(SCCELLO_DATA_DIR) + "/ontology/cl-basic-2022-12-15.obo", {});
-    EXPECT_TRUE(rel.is_ok()) << rel.status().message();
-    rel->info.content_hash = release_content_hash(*rel);
-    return new OntologyRelease(std::move(*rel));
-  }();
-  return *r;
-}
-
-const OntologyGraph& cl_graph() {
-  static const OntologyGraph* g = new OntologyGraph(std::move(*OntologyGraph::build(cl_release())));
-  return *g;
-}
+const OntologyRelease& cl_release() { return bundled_release("cl-basic-2022-12-15.obo"); }
+const OntologyGraph& cl_graph() { return bundled_graph("cl-basic-2022-12-15.obo"); }
 
 // Every 11th term with an is_a edge, B cell and friends, and CL:0017500 (live, no is_a edge).
 std::vector<TermId> sample_labels() {
