@@ -217,9 +217,10 @@ Status TrainingRun::fill_targets(const std::vector<int64_t>& labels, MicroBatch*
   for (int64_t i = 0; i < b; ++i)
     if (labels[i] >= 0) rows.push_back(i), mapped.push_back(static_cast<LabelIndex>(labels[i]));
   if (provider_ && !mapped.empty()) {
-    SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> lv, provider_->levels(mapped));
-    SCCELLO_ASSIGN_OR_RETURN(std::vector<uint8_t> anc, provider_->ancestor_mask(mapped));
     const size_t m = mapped.size();
+    std::vector<int32_t> lv(m * m);
+    std::vector<uint8_t> anc(m * m);
+    SCCELLO_RETURN_IF_ERROR(provider_->batch_targets(mapped, lv.data(), anc.data()));
     for (size_t i = 0; i < m; ++i)
       for (size_t j = 0; j < m; ++j) {
         levels[rows[i] * b + rows[j]] = lv[i * m + j];
