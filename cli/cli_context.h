@@ -29,6 +29,9 @@ struct CliContext {
   OutputFormat format() const { return json ? OutputFormat::kJson : tsv ? OutputFormat::kTsv : OutputFormat::kText; }
   // Opens the store named by --store/--backend. Errors are ready to print.
   Result<std::unique_ptr<Store>> open_store(bool writable) const;
+  // Writable when possible (to fill caches); read-only when another process holds the writer
+  // lock, which sets *fell_back (may be null).
+  Result<std::unique_ptr<Store>> open_store_for_cache(bool* fell_back = nullptr) const;
 };
 
 // Prints "sccello: error: <message>" to stderr and returns the exit status for it (1).

@@ -117,11 +117,9 @@ int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
   request.progress = isatty(STDERR_FILENO);
   request.log = [](const std::string& line) { std::cerr << line << std::endl; };
   // Writable for the target cache; a store another process is writing is read without the cache.
-  auto store = ctx.open_store(true);
-  if (!store && store.status().code() == Status::Code::kBusy) {
-    std::cerr << "note: the store is locked by another writer; training without the persistent target cache\n";
-    store = ctx.open_store(false);
-  }
+  bool read_only = false;
+  auto store = ctx.open_store_for_cache(&read_only);
+  if (read_only) std::cerr << "note: the store is locked by another writer; training without the persistent target cache\n";
   if (!store) return report_error(store.status());
   auto summary = train_model(**store, request);
   if (!summary) return report_error(summary.status());

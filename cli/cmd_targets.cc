@@ -45,9 +45,7 @@ Result<std::unique_ptr<Store>> open_target_store(const CliContext& ctx) {
     return Status::not_found("no store at " + ctx.store_path +
                              ": import a release first (`sccello ontology import FILE --store PATH`)");
   }
-  auto store = ctx.open_store(true);
-  if (store.is_ok() || store.status().code() != Status::Code::kBusy) return store;
-  return ctx.open_store(false);
+  return ctx.open_store_for_cache();
 }
 
 struct Bound {

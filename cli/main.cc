@@ -16,6 +16,14 @@ Result<std::unique_ptr<Store>> CliContext::open_store(bool writable) const {
   return Store::open(options);
 }
 
+Result<std::unique_ptr<Store>> CliContext::open_store_for_cache(bool* fell_back) const {
+  auto store = open_store(true);
+  if (fell_back) *fell_back = false;
+  if (store.is_ok() || store.status().code() != Status::Code::kBusy) return store;
+  if (fell_back) *fell_back = true;
+  return open_store(false);
+}
+
 int report_error(const Status& status) {
   std::cerr << "sccello: error: " << status.message() << std::endl;
   return 1;
