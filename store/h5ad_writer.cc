@@ -1,26 +1,13 @@
 #include "store/h5ad_writer.h"
 
+#include "store/anndata_write.h"
 #include "store/hdf5_util.h"
 
 namespace sccello {
 namespace {
 
 using h5::Handle;
-
-void string_attr(hid_t obj, const char* name, const std::string& value) {
-  Handle type(H5Tcopy(H5T_C_S1));
-  H5Tset_size(type.get(), H5T_VARIABLE);
-  H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  Handle space(H5Screate(H5S_SCALAR));
-  Handle attr(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
-  const char* p = value.c_str();
-  H5Awrite(attr.get(), type.get(), &p);
-}
-
-void encoding(hid_t obj, const char* type, const char* version) {
-  string_attr(obj, "encoding-type", type);
-  string_attr(obj, "encoding-version", version);
-}
+using anndata::encode;
 
 template <typename T>
 void write_array(hid_t loc, const char* name, hid_t mem_type, const std::vector<T>& values,
@@ -29,29 +16,6 @@ void write_array(hid_t loc, const char* name, hid_t mem_type, const std::vector<
   Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
   Handle d(H5Dcreate2(loc, name, mem_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (!values.empty()) H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
-}
-
-void write_strings(hid_t loc, const char* name, const std::vector<std::string>& values) {
-  Handle type(H5Tcopy(H5T_C_S1));
-  H5Tset_size(type.get(), H5T_VARIABLE);
-  H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  std::vector<const char*> ptrs;
-  for (auto& v : values) ptrs.push_back(v.c_str());
-  hsize_t n = values.size();
-  Handle space(H5Screate_simple(1, &n, nullptr));
-  Handle d(H5Dcreate2(loc, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  if (n) H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data());
-}
-
-void write_frame(hid_t file, const char* name, const std::vector<std::string>& index,
-                 const std::vector<std::pair<std::string, std::vector<std::string>>>& columns, bool with_index) {
-  Handle g(H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  encoding(g.get(), "dataframe", "0.2.0");
-  if (with_index) {
-    string_attr(g.get(), "_index", "_index");
-    write_strings(g.get(), "_index", index);
-  }
-  for (auto& [col, values] : columns) write_strings(g.get(), col.c_str(), values);
 }
 
 void write_sparse(hid_t file, const H5adWriteSpec& s) {
@@ -74,7 +38,7 @@ void write_sparse(hid_t file, const H5adWriteSpec& s) {
       }
   }
   Handle g(H5Gcreate2(file, "X", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  encoding(g.get(), csc ? "csc_matrix" : "csr_matrix", "0.1.0");
+  encode(g.get(), csc ? "csc_matrix" : "csr_matrix", "0.1.0");
   std::vector<int64_t> shape = {rows, s.num_genes};
   hsize_t two = 2;
   Handle space(H5Screate_simple(1, &two, nullptr));
@@ -93,7 +57,7 @@ void write_dense(hid_t file, const H5adWriteSpec& s) {
       dense[r * s.num_genes + s.matrix.indices[i]] = s.matrix.data[i];
   write_array(file, "X", H5T_NATIVE_FLOAT, dense, {static_cast<hsize_t>(rows), static_cast<hsize_t>(s.num_genes)});
   Handle d(H5Dopen2(file, "X", H5P_DEFAULT));
-  encoding(d.get(), "array", "0.2.0");
+  encode(d.get(), "array", "0.2.0");
 }
 
 }  // namespace
@@ -102,13 +66,14 @@ Status write_h5ad(const std::string& path, const H5adWriteSpec& spec) {
   h5::silence_errors();
   Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   if (!file.valid()) return Status::io_error("cannot create '" + path + "'");
-  encoding(file.get(), "anndata", "0.1.0");
+  encode(file.get(), "anndata", "0.1.0");
   if (spec.write_x) {
     if (spec.layout == H5adWriteSpec::Layout::kDense) write_dense(file.get(), spec);
     else write_sparse(file.get(), spec);
   }
-  write_frame(file.get(), "obs", spec.cell_ids, spec.obs_columns, true);
-  write_frame(file.get(), "var", spec.gene_ids, {}, spec.write_var_index);
+  bool ok = anndata::dataframe(file.get(), "obs", spec.cell_ids, spec.obs_columns) &&
+            anndata::dataframe(file.get(), "var", spec.gene_ids, {}, spec.write_var_index);
+  if (!ok) return Status::io_error("writing '" + path + "' failed (HDF5 error)");
   return Status::ok();
 }
 
