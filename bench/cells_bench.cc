@@ -20,7 +20,7 @@
 #include <string>
 #include <thread>
 
-#include "store/cell_import.h"
+#include "store/cells/cell_import.h"
 #include "store/corpus.h"
 #include "store/store.h"
 

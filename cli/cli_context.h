@@ -9,11 +9,35 @@
 #include <CLI/CLI.hpp>
 
 #include "graph/status.h"
+#include "store/cells/cell_import.h"
 #include "store/store.h"
 
 namespace sccello {
 
 enum class OutputFormat { kText, kTsv, kJson };
+
+// New cells from a file, embedded by a checkpoint, with the model's predicted term per cell.
+struct EmbeddedCells {
+  std::vector<std::string> ids, labels, terms;  // terms: the file's own CL ids when it has them
+  std::vector<float> embeddings;                // rows x dims
+  std::vector<std::string> predicted;           // the model's top prototype term per cell
+  std::string model_id, gene_mapping;
+  double gene_share = 0;
+};
+struct NewCellsRequest {
+  std::string checkpoint, file;
+  CellImportOptions import;
+  double min_gene_share = 0.2;
+  bool bf16 = false;
+  int64_t batch_size = 32;
+};
+// `index build` / `index add` arguments (cmd_index.cc parses them; sccello-model runs them).
+struct IndexBuildArgs {
+  std::string name = "default", checkpoint, datasets, vector_type = "float32";
+  int64_t m = 16, ef_construction = 200, ef_search = 64, batch_size = 32;
+  bool replace = false, bf16 = false, add = false;
+};
+using NewCellEmbedder = std::function<Result<EmbeddedCells>(const NewCellsRequest&, int threads)>;
 
 struct CliContext {
   std::string store_path = default_store_path();
@@ -25,6 +49,9 @@ struct CliContext {
 
   // Set by the chosen subcommand's callback; returns the process exit status.
   std::function<int()> action;
+  // Set in sccello-model only (cmd_model_*.cc): embeds the cells of a file (query --h5ad).
+  NewCellEmbedder embed_new_cells;
+  std::function<int(const IndexBuildArgs&)> run_index_build;
 
   OutputFormat format() const { return json ? OutputFormat::kJson : tsv ? OutputFormat::kTsv : OutputFormat::kText; }
   // Opens the store named by --store/--backend. Errors are ready to print.
@@ -34,6 +61,9 @@ struct CliContext {
   Result<std::unique_ptr<Store>> open_store_for_cache(bool* fell_back = nullptr) const;
 };
 
+// The gene vocabulary from `dir`, or located like `cells import` does when dir is "".
+Result<GeneVocab> load_vocab(const std::string& dir);
+
 // Prints "sccello: error: <message>" to stderr and returns the exit status for it (1).
 int report_error(const Status& status);
 
@@ -41,8 +71,12 @@ int report_error(const Status& status);
 void add_ontology_commands(CLI::App& app, CliContext& ctx);
 void add_targets_commands(CLI::App& app, CliContext& ctx);
 void add_cells_commands(CLI::App& app, CliContext& ctx);
+void add_cells_import(CLI::App& cells, CliContext& ctx);    // cells import (cmd_cells_import.cc; HDF5)
+void add_eval_commands(CLI::App& app, CliContext& ctx);
+void add_index_commands(CLI::App& app, CliContext& ctx);   // index list|drop, query (cmd_index.cc)    // eval clustering|novel (cmd_eval.cc)
 #ifdef SCCELLO_WITH_TORCH
 void add_model_commands(CLI::App& app, CliContext& ctx);  // train, embed, ... (cmd_model_*.cc)
+void add_model_index_hooks(CliContext& ctx);               // index build/add, query --h5ad
 #endif
 
 }  // namespace sccello

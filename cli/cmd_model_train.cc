@@ -164,6 +164,7 @@ int run_embed(CliContext& ctx, EmbedArgs& a) {
   a.request.threads = ctx.threads;
   a.request.release = ctx.release;
   a.request.options.progress = terminal_progress("embedded");
+  a.request.log = [](const std::string& line) { std::cerr << line << "\n"; };
   std::unique_ptr<Store> store;
   if (!a.request.dataset.empty() || !a.no_store) {
     auto opened = ctx.open_store(false);
@@ -191,12 +192,18 @@ void add_embed(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--batch-size", args->request.options.batch_size, "cells per batch")->capture_default_str();
   cmd->add_flag("--bf16", args->request.options.bf16, "bf16 autocast");
   cmd->add_flag("--no-store", args->no_store, "with --h5ad: do not open the store (no release migration)");
+  cmd->add_option("--layer", args->request.import.h5ad.layer, "with --h5ad: counts layer");
+  cmd->add_option("--var-column", args->request.import.h5ad.var_column, "with --h5ad: var column of gene ids");
+  cmd->add_flag("--assume-normalized", args->request.import.assume_normalized, "with --h5ad: X is log1p(CP10k)");
+  cmd->add_option("--min-gene-share", args->request.min_gene_share, "with --h5ad: refuse below this mapped share")
+      ->capture_default_str();
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return run_embed(ctx, *args); }; });
 }
 
 }  // namespace
 
 void add_model_commands(CLI::App& app, CliContext& ctx) {
+  add_model_index_hooks(ctx);
   add_train(app, ctx);
   add_embed(app, ctx);
 }

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "cli/cli_context.h"
+#include "cli/model_dispatch.h"
 
 namespace sccello {
 
@@ -31,8 +32,29 @@ int report_error(const Status& status) {
 
 }  // namespace sccello
 
+namespace {
+
+// `sccello --help` lists the model commands that sccello-model runs (model_dispatch.h); the
+// dispatcher hands them over before parsing, so these entries never run themselves.
+void add_model_command_entries(CLI::App& app) {
+  app.add_subcommand("train", "pre-train a scCello model on corpus datasets (runs sccello-model)")->allow_extras();
+  app.add_subcommand("embed", "cell embeddings from a trained checkpoint (runs sccello-model)")->allow_extras();
+  app.add_subcommand("annotate", "annotate cells with Cell Ontology terms (runs sccello-model)")->allow_extras();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace sccello;
+#ifndef SCCELLO_WITH_TORCH
+  // Hand over commands this executable was built without (model_dispatch.h).
+  const Executable needed = executable_for(argc, argv);
+#ifdef SCCELLO_WITH_IO
+  if (needed == Executable::kModel) return report_error(exec_executable(needed, argc, argv));
+#else
+  if (needed != Executable::kSelf) return report_error(exec_executable(needed, argc, argv));
+#endif
+#endif
   CLI::App app{"sccello: ontology-guided single-cell foundation models (scCello) in C++"};
   app.set_version_flag("--version", std::string("sccello ") + SCCELLO_VERSION);
   app.require_subcommand(1);
@@ -50,8 +72,16 @@ int main(int argc, char** argv) {
   add_ontology_commands(app, ctx);
   add_targets_commands(app, ctx);
   add_cells_commands(app, ctx);
+#ifdef SCCELLO_WITH_IO
+  add_eval_commands(app, ctx);
+#else
+  app.add_subcommand("eval", "zero-shot evaluation: clustering vs PCA, novel types (runs sccello-tools)")->allow_extras();
+#endif
+  add_index_commands(app, ctx);
 #ifdef SCCELLO_WITH_TORCH
   add_model_commands(app, ctx);
+#else
+  add_model_command_entries(app);
 #endif
 
   try {

@@ -4,16 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/safe_text.h"
+
 namespace sccello {
 namespace {
 
-// TSV cells must not contain tabs or newlines.
-std::string tsv_cell(const std::string& s) {
-  std::string out = s;
-  std::replace(out.begin(), out.end(), '\t', ' ');
-  std::replace(out.begin(), out.end(), '\n', ' ');
-  return out;
-}
+// TSV cells must not contain tabs or newlines: escaped as \t, \n (store/safe_text.h).
+std::string tsv_cell(const std::string& s) { return tsv_escape(s); }
 
 void print_tsv(const Table& t, std::ostream& out) {
   for (size_t c = 0; c < t.columns.size(); ++c) out << (c ? "\t" : "") << t.columns[c];
@@ -31,7 +28,7 @@ void print_json(const Table& t, std::ostream& out) {
     for (size_t c = 0; c < t.columns.size() && c < row.size(); ++c) obj[t.columns[c]] = row[c];
     array.push_back(std::move(obj));
   }
-  out << array.dump(2) << '\n';
+  out << json_dump(array, 2) << '\n';
 }
 
 // Display width of UTF-8 text (code points; good enough for ontology names).

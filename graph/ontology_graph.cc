@@ -3,6 +3,7 @@
 #include "graph/ontology_graph.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
@@ -130,6 +131,35 @@ struct OntologyGraphBuilder {
                            "; fix the ontology file (a term cannot be its own ancestor) and re-import");
   }
 
+  static std::string mib(double bytes) { return std::to_string(static_cast<int64_t>(bytes / (1 << 20) + 0.5)) + " MiB"; }
+
+  Status too_big(const std::string& what, double bytes) const {
+    return Status::invalid("release '" + release.info.name + "': " + what + " would need " + mib(bytes) +
+                           " (limit " + mib(static_cast<double>(options.max_closure_bytes)) + "); the Cell Ontology "
+                           "has ~3,000 terms: is this the right file? (a larger limit: GraphOptions::max_closure_bytes)");
+  }
+
+  // The ancestor bitsets' size, checked before they are allocated.
+  Status check_bitset_size() const {
+    double n = static_cast<double>(ix->terms.size());
+    double bytes = std::ceil(n / 64) * 8 * n;
+    if (bytes > static_cast<double>(options.max_closure_bytes))
+      return too_big("the closure of " + std::to_string(ix->terms.size()) + " terms", bytes);
+    return Status::ok();
+  }
+
+  // The ancestor and descendant lists' size (8 bytes per pair), checked before they are built.
+  Status check_list_size() const {
+    uint64_t pairs = 0;
+    for (uint64_t w : ix->closure) pairs += static_cast<uint64_t>(__builtin_popcountll(w));
+    pairs -= ix->terms.size();  // self bits
+    double bytes = static_cast<double>(pairs) * 2 * sizeof(TermIndex);
+    if (bytes > static_cast<double>(options.max_closure_bytes))
+      return too_big(std::to_string(pairs) + " ancestor pairs over " + std::to_string(ix->terms.size()) + " terms",
+                     bytes);
+    return Status::ok();
+  }
+
   void build_closure() {
     const size_t n = ix->terms.size();
     ix->words = (n + 63) / 64;
@@ -180,7 +210,9 @@ struct OntologyGraphBuilder {
     add_nodes();
     add_edges();
     if (!topological_order()) return cycle_error();
+    SCCELLO_RETURN_IF_ERROR(check_bitset_size());
     build_closure();
+    SCCELLO_RETURN_IF_ERROR(check_list_size());
     build_lists();
     g.index_ = std::move(ix);
     return std::move(g);

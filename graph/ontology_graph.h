@@ -38,6 +38,11 @@ struct GraphOptions {
   std::string prefix = "CL:";
   // Obsolete terms never become nodes unless this is set (then they are isolated).
   bool include_obsolete = false;
+  // Memory bound of the closure index, so a hostile file (100k terms in a deep DAG) is an error
+  // rather than an out-of-memory kill: the n x n ancestor bitsets (n^2 / 8 bytes), and the
+  // sorted ancestor + descendant lists (8 bytes per ancestor pair), each at most this. The Cell
+  // Ontology (~3k terms, ~40k pairs) needs about 1.5 MB.
+  size_t max_closure_bytes = size_t{256} << 20;
 };
 
 // Parses "is_a" | "is_a+part_of" | "is_a,part_of,develops_from" into relation names.
@@ -49,7 +54,8 @@ class OntologyGraph {
   using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS>;
 
   // Builds nodes from the release's terms (filtered by options), edges whose both ends are nodes.
-  // An is_a cycle is an error naming the terms in it.
+  // An is_a cycle is an error naming the terms in it; so is a closure larger than
+  // options.max_closure_bytes (naming the sizes), checked before it is allocated.
   static Result<OntologyGraph> build(const OntologyRelease& release, const GraphOptions& options = {});
 
   size_t num_terms() const;

@@ -11,9 +11,10 @@
 #include "model/h5ad_writer.h"
 #include "model/training_data.h"
 #include "store/kv_store.h"  // WriteBatch, needed complete by corpus.h
-#include "store/cell_import.h"
+#include "store/cells/cell_import.h"
+#include "store/cells/tokenized_file.h"
 #include "store/corpus.h"
-#include "store/gene_vocab.h"
+#include "store/cells/gene_vocab.h"
 #include "store/release_store.h"
 #include "store/store.h"
 
@@ -61,26 +62,21 @@ Result<CellsToEmbed> read_dataset_cells(const Store& store, const std::string& d
   return out;
 }
 
-// Tokenizes an .h5ad through the cell importer into a throw-away SQLite store.
-Result<CellsToEmbed> read_h5ad_cells(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return Status::not_found("no such .h5ad file: " + path);
-  std::string tmpl = (fs::temp_directory_path() / "sccello-embed-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) return Status::io_error("cannot create a temporary directory");
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { std::error_code e; fs::remove_all(dir, e); }
-  } cleanup{tmpl};
-  SCCELLO_ASSIGN_OR_RETURN(std::string vocab_dir, GeneVocab::locate(""));
-  SCCELLO_ASSIGN_OR_RETURN(GeneVocab vocab, GeneVocab::load(vocab_dir));
-  StoreOptions so;
-  so.path = tmpl + "/cells.sqlite";
-  so.backend = Backend::kSqlite;
-  SCCELLO_ASSIGN_OR_RETURN(auto store, Store::open(so));
-  CellImportOptions options;
-  options.dataset = fs::path(path).stem().string();
-  SCCELLO_RETURN_IF_ERROR(import_cells(*store, vocab, path, options).status());
-  return read_dataset_cells(*store, options.dataset);
+// Tokenizes a cell file (h5ad, 10x) with the importer's readers and gene mapping.
+Result<CellsToEmbed> read_file_cells(const EmbedRequest& request) {
+  TokenizeFileOptions options;
+  options.import = request.import;
+  options.import.threads = request.threads;
+  options.min_gene_share = request.min_gene_share;
+  SCCELLO_ASSIGN_OR_RETURN(TokenizedFile file, tokenize_cell_file(request.h5ad, options));
+  if (request.log) request.log(request.h5ad + ": " + describe_gene_mapping(file.report.genes));
+  CellsToEmbed out;
+  out.tokens = std::move(file.tokens);
+  out.ids = std::move(file.ids);
+  out.labels = std::move(file.labels);
+  out.terms = std::move(file.terms);
+  out.datasets.assign(out.ids.size(), std::filesystem::path(request.h5ad).stem().string());
+  return out;
 }
 
 // Views the cells' terms (and the model's label space) through `release` when it is not the model's.
@@ -120,7 +116,7 @@ Result<EmbedSummary> run_embed(Store* store, const EmbedRequest& request) {
     SCCELLO_ASSIGN_OR_RETURN(cells, read_dataset_cells(*store, request.dataset));
     SCCELLO_RETURN_IF_ERROR(keep_split(request.split, request.dataset, loaded.meta.config.train, &cells));
   } else {
-    SCCELLO_ASSIGN_OR_RETURN(cells, read_h5ad_cells(request.h5ad));
+    SCCELLO_ASSIGN_OR_RETURN(cells, read_file_cells(request));
   }
   EmbedSummary summary;
   SCCELLO_RETURN_IF_ERROR(view_through_release(store, loaded, request.release, &cells, &summary));

@@ -10,6 +10,7 @@
 
 #include "graph/status.h"
 #include "model/inference.h"
+#include "store/cells/cell_import.h"
 
 namespace sccello {
 
@@ -24,6 +25,8 @@ struct EmbedRequest {
   std::string split = "all";  // with --dataset: all | train | val (the checkpoint's split of the cells)
   int threads = 1;
   EmbedOptions options;
+  CellImportOptions import;      // with --h5ad: layer, var column, --assume-normalized, --total
+  double min_gene_share = 0.2;   // with --h5ad: refuse files whose genes barely map
   std::function<void(const std::string&)> log;
 };
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "store/anndata_write.h"
-#include "store/hdf5_util.h"
+#include "store/formats/anndata_write.h"
+#include "store/formats/hdf5_util.h"
 
 namespace sccello {
 

@@ -15,7 +15,7 @@
 
 #include "model/batching.h"
 #include "model/torch_compat.h"
-#include "store/gene_vocab.h"
+#include "store/cells/gene_vocab.h"
 
 namespace sccello {
 

@@ -11,6 +11,8 @@ PACKAGES=(
   libboost-graph-dev
   libbenchmark-dev libgtest-dev
   nlohmann-json3-dev libcli11-dev
+  libhnswlib-dev libigraph-dev libcpp-httplib-dev libblas-dev liblapack-dev
+  python3-numpy python3-anndata
 )
 
 SUDO=""

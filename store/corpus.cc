@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/kv_store.h"
+#include "store/safe_text.h"
 #include "store/store.h"
 
 namespace sccello {
@@ -118,8 +119,11 @@ void put_counts(std::string* out, const CellRecord& c) {
   put_varint(out, static_cast<uint64_t>(c.total));
   size_t at = out->size();
   out->resize(at + 2 * n);
-  uint16_t* tok = reinterpret_cast<uint16_t*>(&(*out)[at]);  // little-endian hosts (x86, arm64)
-  for (size_t i = 0; i < n; ++i) tok[i] = static_cast<uint16_t>(c.tokens[i] << 1 | (c.counts[i] == 1));
+  char* tok = &(*out)[at];  // u16 in host order (little-endian hosts: x86, arm64); unaligned
+  for (size_t i = 0; i < n; ++i) {
+    uint16_t t = static_cast<uint16_t>(c.tokens[i] << 1 | (c.counts[i] == 1));
+    std::memcpy(tok + 2 * i, &t, 2);
+  }
   for (size_t i = 0; i < n; ++i)
     if (c.counts[i] != 1) put_varint(out, c.counts[i]);
 }
@@ -128,12 +132,14 @@ void put_fixed16(std::string* out, const CellRecord& c) {
   size_t n = c.tokens.size();
   size_t at = out->size();
   out->resize(at + 4 * n);
-  uint16_t* tok = reinterpret_cast<uint16_t*>(&(*out)[at]);
-  uint16_t* val = tok + n;
+  char* tok = &(*out)[at];  // n u16 tokens then n u16 values, unaligned
+  char* val = tok + 2 * n;
   for (size_t i = 0; i < n; ++i) {
-    tok[i] = static_cast<uint16_t>(c.tokens[i]);
+    uint16_t t = static_cast<uint16_t>(c.tokens[i]);
     float q = std::nearbyint(std::max(0.0f, c.values[i]) * kValueScale);
-    val[i] = static_cast<uint16_t>(std::min(q, 65535.0f));
+    uint16_t v = static_cast<uint16_t>(std::min(q, 65535.0f));
+    std::memcpy(tok + 2 * i, &t, 2);
+    std::memcpy(val + 2 * i, &v, 2);
   }
 }
 
@@ -213,7 +219,8 @@ nlohmann::json info_to_json(const DatasetInfo& d, const std::string& gen) {
           {"report", d.report_json}, {"generation", gen}};
 }
 
-Result<DatasetInfo> info_from_json(std::string_view text, std::string* gen) {
+// Throws nlohmann::json::exception on a field of the wrong type.
+Result<DatasetInfo> info_from_json_or_throw(std::string_view text, std::string* gen) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::corruption("dataset manifest is not valid JSON");
   DatasetInfo d;
@@ -231,6 +238,14 @@ Result<DatasetInfo> info_from_json(std::string_view text, std::string* gen) {
   d.report_json = j.value("report", "");
   if (gen) *gen = j.value("generation", "");
   return d;
+}
+
+Result<DatasetInfo> info_from_json(std::string_view text, std::string* gen) {
+  try {
+    return info_from_json_or_throw(text, gen);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::corruption(std::string("dataset manifest is malformed (") + e.what() + "); delete and re-import it");
+  }
 }
 
 std::string new_generation() {
@@ -413,8 +428,7 @@ DatasetWriter::~DatasetWriter() = default;
 
 Result<std::unique_ptr<DatasetWriter>> DatasetWriter::begin(Store& store, const std::string& name,
                                                             const DatasetWriteOptions& options) {
-  if (name.empty() || name.find('/') != std::string::npos)
-    return Status::invalid("dataset name '" + name + "' must be non-empty and contain no '/'");
+  SCCELLO_RETURN_IF_ERROR(check_name(name, "dataset name"));
   if (store.read_only()) return Status::invalid("store '" + store.path() + "' is open read-only");
   Corpus corpus(store);
   SCCELLO_RETURN_IF_ERROR(corpus.sweep_orphans().status().is_ok() ? Status::ok() : corpus.sweep_orphans().status());
@@ -456,7 +470,9 @@ Status DatasetWriter::add(const CellRecord& cell) {
 
 Status DatasetWriter::flush() {
   if (batch_->empty()) return Status::ok();
-  Status st = store_->kv().write(*batch_);
+  // Cell records are invisible until the manifest refers to them: no synced log per batch;
+  // commit() flushes them durably before it writes the manifest.
+  Status st = store_->kv().write_unlogged(*batch_);
   batch_->clear();
   return st;
 }
@@ -464,6 +480,7 @@ Status DatasetWriter::flush() {
 Status DatasetWriter::commit(DatasetInfo info) {
   close_index_chunk();
   SCCELLO_RETURN_IF_ERROR(flush());
+  SCCELLO_RETURN_IF_ERROR(store_->kv().flush());
   std::string old_value, old_gen;
   bool replacing = store_->kv().get(manifest_key(name_), &old_value).is_ok();
   if (replacing) info_from_json(old_value, &old_gen);
@@ -476,7 +493,7 @@ Status DatasetWriter::commit(DatasetInfo info) {
     info.imported_at = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch()).count();
   WriteBatch batch;
-  batch.put(manifest_key(name_), info_to_json(info, generation_).dump());
+  batch.put(manifest_key(name_), json_dump(info_to_json(info, generation_)));
   batch.del("ds/p/" + generation_);
   if (replacing && !old_gen.empty() && old_gen != generation_) {
     batch.delete_prefix(cell_prefix(old_gen));

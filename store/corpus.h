@@ -83,9 +83,10 @@ class Corpus {
   Result<int64_t> sweep_orphans();
   // Bytes the dataset's cell records take in the key-value space (keys + values).
   Result<int64_t> stored_bytes(const std::string& dataset) const;
+  // Identity of the dataset's current import (changes when it is replaced); cached.
+  Result<std::string> generation(const std::string& dataset) const;
 
  private:
-  Result<std::string> generation(const std::string& dataset) const;  // cached manifest lookup
   void forget(const std::string& dataset) const;
 
   Store* store_;

@@ -58,7 +58,14 @@ struct KvOpenOptions {
   Backend backend = Backend::kAuto;  // kAuto: detect from what is at the path; create RocksDB
   bool read_only = false;            // read-only opens neither lock nor create
   bool create_if_missing = true;     // ignored when read_only
+  // Told, in one sentence naming the path, what opening repaired: a RocksDB directory whose
+  // creation was interrupted (recreated empty), a SQLite hot journal left by a killed writer
+  // (rolled back). Unset: printed to stderr as "sccello: note: ...".
+  std::function<void(const std::string&)> on_notice;
 };
+
+// Calls options.on_notice, or prints the note to stderr.
+void notify(const KvOpenOptions& options, const std::string& note);
 
 class KvStore {
  public:
@@ -68,6 +75,12 @@ class KvStore {
   virtual Status get(std::string_view key, std::string* value) const = 0;
   // Applies every mutation of `batch` atomically and durably.
   virtual Status write(const WriteBatch& batch) = 0;
+  // Applies `batch` without making it durable on its own (RocksDB: no WAL): for records nothing
+  // refers to yet, which a later flush() makes durable before a write() refers to them. A crash
+  // before that flush may lose them. Default: write().
+  virtual Status write_unlogged(const WriteBatch& batch) { return write(batch); }
+  // Makes every earlier write_unlogged() durable. Default: nothing to do.
+  virtual Status flush() { return Status::ok(); }
   // Visits keys with `prefix`, ascending bytewise, starting at the first key >= `start`
   // (an empty `start` means the prefix itself).
   virtual Status scan(std::string_view prefix, const ScanFn& fn,
@@ -83,11 +96,15 @@ class KvStore {
 };
 
 // Opens (or creates) the key-value space at `path`. Errors name the path and what to do:
-// missing path in read-only mode, a path holding something that is not a store, a backend
-// that disagrees with what is there, a lock held by another writer, a read-only directory.
+// missing path in read-only mode, a path holding something that is not a store (a non-empty
+// directory that is not RocksDB, a SQLite database with tables of its own), a backend that
+// disagrees with what is there, a lock held by another writer, a read-only directory. An empty
+// directory is a new store. A directory holding only the start-up files of a RocksDB creation
+// that was interrupted (no CURRENT, no data) is recreated when opened for writing.
 Result<std::unique_ptr<KvStore>> open_kv_store(const std::string& path, const KvOpenOptions& options);
 
-// What is at `path`: kRocksDb, kSqlite, or kAuto when nothing is there yet.
+// What is at `path`: kRocksDb, kSqlite, or kAuto when nothing is there yet (no path, an empty
+// directory, or a RocksDB directory whose creation was interrupted: see open_kv_store).
 Result<Backend> detect_backend(const std::string& path);
 
 // The smallest string greater than every string starting with `prefix` ("" if none).

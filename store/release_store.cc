@@ -5,9 +5,11 @@
 #include <ctime>
 #include <unordered_set>
 
-#include "store/cellxgene_json_reader.h"
-#include "store/obo_reader.h"
+#include "store/formats/cellxgene_json_reader.h"
+#include "store/formats/obo_reader.h"
+#include "graph/ontology_graph.h"
 #include "store/release_codec.h"
+#include "store/safe_text.h"
 #include "store/store.h"
 #include "store/text_lines.h"
 
@@ -82,13 +84,19 @@ void fill_counts(OntologyRelease* release) {
   info.imported_at = static_cast<int64_t>(std::time(nullptr));
 }
 
-Status check_name(const std::string& name) {
+Status check_release_name(const std::string& name) {
   if (name.empty()) return Status::invalid("a release needs a name; pass --release NAME");
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == '/')
-      return Status::invalid("release name '" + name + "' may not contain '/' or control characters");
-  }
-  return Status::ok();
+  return check_name(name, "release name");
+}
+
+// Refuses, before anything is written, a release that no graph query could load: an is_a
+// cycle among live terms of any prefix, or a closure past the memory bound (GraphOptions).
+Status check_loadable(const OntologyRelease& release) {
+  GraphOptions options;
+  options.prefix = "";
+  Result<OntologyGraph> graph = OntologyGraph::build(release, options);
+  if (graph.is_ok()) return Status::ok();
+  return graph.status().with_context("'" + release.info.source_file + "': import refused, nothing written");
 }
 
 }  // namespace
@@ -96,10 +104,12 @@ Status check_name(const std::string& name) {
 Result<ImportOutcome> ReleaseStore::put(OntologyRelease release, const ImportOptions& options) {
   if (!options.release_name.empty()) release.info.name = options.release_name;
   const std::string name = release.info.name;
-  SCCELLO_RETURN_IF_ERROR(check_name(name));
+  SCCELLO_RETURN_IF_ERROR(check_release_name(name));
+  SCCELLO_RETURN_IF_ERROR(check_utf8(release.info.source_file, "ontology import", "the file name"));
   ImportOutcome outcome;
   outcome.dropped_edges = drop_unusable_is_a(&release, &outcome.warnings);
   fill_counts(&release);
+  SCCELLO_RETURN_IF_ERROR(check_loadable(release));
   SCCELLO_ASSIGN_OR_RETURN(std::vector<StoredInfo> known, scan_infos(store_->kv()));
   uint64_t sequence = 0;
   for (const StoredInfo& s : known) {

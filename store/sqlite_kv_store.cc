@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -151,12 +152,76 @@ Result<int> take_writer_lock(const std::string& path) {
   return fd;
 }
 
+bool has_hot_journal(const std::string& path) {
+  struct stat st;
+  return ::stat((path + "-journal").c_str(), &st) == 0 && st.st_size > 0;
+}
+
+// Runs `sql` on a fresh connection; "" on success, else SQLite's message.
+std::string exec_once(const std::string& path, int flags, const char* sql) {
+  sqlite3* db = nullptr;
+  std::string msg;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 5000);
+    char* err = nullptr;
+    rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) msg = err ? err : "unknown error";
+    sqlite3_free(err);
+  } else {
+    msg = db ? sqlite3_errmsg(db) : "out of memory";
+  }
+  sqlite3_close_v2(db);
+  return msg;
+}
+
+// A writer killed mid-transaction leaves a hot journal that a read-only connection cannot roll
+// back (SQLITE_READONLY_ROLLBACK). Rolls it back through a short read-write connection under
+// the writer lock; a journal whose writer is alive (lock held) is left to it.
+Status roll_back_hot_journal(const std::string& path, const KvOpenOptions& open) {
+  if (!has_hot_journal(path)) return Status::ok();
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return Status::io_error("store '" + path + "' holds an unfinished write of a killed writer (hot journal '" + path +
+                            "-journal') that only a user who may write the store can roll back (" +
+                            std::strerror(errno) + "); run any write command as that user, then retry");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {  // a live writer owns the journal
+    ::close(fd);
+    return Status::ok();
+  }
+  std::string msg = exec_once(path, SQLITE_OPEN_READWRITE, "SELECT 1 FROM kv LIMIT 1");
+  ::close(fd);
+  if (!msg.empty())
+    return Status::corruption("store '" + path + "': cannot roll back the unfinished write of a killed writer (" +
+                              msg + ")");
+  notify(open, "store '" + path + "': rolled back an unfinished write left by a killed writer (hot journal)");
+  return Status::ok();
+}
+
+// Refuses a SQLite database with tables other than sccello's kv(k, v): it is not a store.
+Status check_sqlite_schema(sqlite3* db, const std::string& path) {
+  Statement stmt(db, "SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name");
+  if (!stmt.ok()) return Status::corruption("'" + path + "' is not a usable SQLite database (" + sqlite3_errmsg(db) + ")");
+  std::string foreign;
+  while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+    std::string name = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
+    if (name != "kv") foreign += (foreign.empty() ? "" : ", ") + name;
+  }
+  if (foreign.empty()) return Status::ok();
+  return Status::invalid("'" + path + "' is a SQLite database but not a sccello store (it has tables or indexes: " +
+                         foreign.substr(0, 200) + "); choose another --store path");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<KvStore>> open_sqlite_kv_store(const std::string& path, const KvOpenOptions& open) {
   int lock_fd = -1;
   if (!open.read_only) {
     SCCELLO_ASSIGN_OR_RETURN(lock_fd, take_writer_lock(path));
+    if (has_hot_journal(path))
+      notify(open, "store '" + path + "': rolled back an unfinished write left by a killed writer (hot journal)");
+  } else {
+    SCCELLO_RETURN_IF_ERROR(roll_back_hot_journal(path, open));
   }
   int flags = open.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   sqlite3* db = nullptr;
@@ -168,6 +233,11 @@ Result<std::unique_ptr<KvStore>> open_sqlite_kv_store(const std::string& path, c
     return Status::io_error("cannot open SQLite store '" + path + "': " + msg);
   }
   sqlite3_busy_timeout(db, 5000);
+  if (Status st = check_sqlite_schema(db, path); !st.is_ok()) {
+    sqlite3_close_v2(db);
+    if (lock_fd >= 0) ::close(lock_fd);
+    return st;
+  }
   const char* setup = open.read_only ? "SELECT 1 FROM kv LIMIT 1"
                                      : "PRAGMA synchronous=FULL;"
                                        "CREATE TABLE IF NOT EXISTS kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID";

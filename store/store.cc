@@ -28,6 +28,11 @@ Status Store::check_or_write_format() {
   if (st.is_not_found()) {
     if (kv_->read_only())
       return Status::invalid("'" + path() + "' holds no sccello format record; it is not a sccello store");
+    bool empty = true;
+    SCCELLO_RETURN_IF_ERROR(kv_->scan("", [&](std::string_view, std::string_view) { return empty = false; }));
+    if (!empty)
+      return Status::invalid("'" + path() + "' is a " + backend_name(backend()) + " database holding data but no "
+                             "sccello format record: it is not a sccello store; choose another --store path");
     return kv_->put(kFormatKey, std::to_string(kFormatVersion));
   }
   SCCELLO_RETURN_IF_ERROR(st);

@@ -24,7 +24,8 @@ class Store {
   // error, never a silent misread.
   static constexpr int kFormatVersion = 1;
 
-  // Opens or creates the store; writes the format record on creation.
+  // Opens or creates the store; writes the format record on creation. A database that holds
+  // keys but no format record is not a sccello store and is refused, never adopted.
   static Result<std::unique_ptr<Store>> open(const StoreOptions& options);
 
   KvStore& kv() { return *kv_; }

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "graph/ontology_graph.h"
-#include "store/h5ad_writer.h"
+#include "store/formats/h5ad_writer.h"
 #include "store/kv_store.h"
 #include "store/text_lines.h"
 #include "store/release_store.h"

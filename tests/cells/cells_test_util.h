@@ -11,7 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "store/cell_import.h"
+#include "store/cells/cell_import.h"
 #include "store/corpus.h"
 #include "store/store.h"
 

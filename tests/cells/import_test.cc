@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "store/h5ad_writer.h"
+#include "store/formats/h5ad_writer.h"
 #include "store/release_store.h"
 #include "tests/cells/cells_test_util.h"
 

@@ -18,9 +18,9 @@
 #include "model/trainer.h"
 #include "model/training_data.h"
 #include "store/kv_store.h"
-#include "store/cell_import.h"
+#include "store/cells/cell_import.h"
 #include "store/corpus.h"
-#include "store/gene_vocab.h"
+#include "store/cells/gene_vocab.h"
 #include "store/release_store.h"
 #include "store/store.h"
 

@@ -433,7 +433,9 @@ TEST_P(TargetCacheTest, LevelRowCodecRoundTrips) {
   row[300] = 255;
   row[301] = 2;
   row[999] = 3;
-  ASSERT_TRUE(cache.put_levels(key, {"CL:1", "CL:2"}, std::vector<uint8_t>(row.begin(), row.end()).data()).is_ok());
+  std::vector<uint8_t> two_rows(row);  // put_levels reads one row per term
+  two_rows.insert(two_rows.end(), row.begin(), row.end());
+  ASSERT_TRUE(cache.put_levels(key, {"CL:1", "CL:2"}, two_rows.data()).is_ok());
   std::vector<uint8_t> back;
   ASSERT_EQ(*cache.get_levels(key, "CL:1", &back), CacheLookup::kHit);
   EXPECT_EQ(back, row);

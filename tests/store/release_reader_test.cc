@@ -10,8 +10,8 @@
 #include <set>
 #include <sstream>
 
-#include "store/cellxgene_json_reader.h"
-#include "store/obo_reader.h"
+#include "store/formats/cellxgene_json_reader.h"
+#include "store/formats/obo_reader.h"
 #include "store/release_store.h"
 
 namespace sccello {
@@ -110,7 +110,8 @@ TEST(OboReader, MalformedInputsNameFileLineAndProblem) {
   expect_error(head + "[Term]\nid: CL:1\n\n[Term]\nid: CL:1\n", "bad.obo:7", "duplicate id CL:1");
   expect_error(head + "[Term]\nid: CL:1\ndef: \"never closed [X:1]\n", "bad.obo:6", "unterminated quoted");
   expect_error(head + "[Term]\nid: CL:1\nsynonym: \"open EXACT []\n", "bad.obo:6", "unterminated quoted");
-  expect_error(head + std::string("[Term]\nid: CL:1\nname: a\x01\x02\x00z\n", 30), "bad.obo:6", "binary");
+  const char binary[] = "[Term]\nid: CL:1\nname: a\x01\x02\x00z\n";
+  expect_error(head + std::string(binary, sizeof binary - 1), "bad.obo:6", "binary");
   expect_error(head + "[Term\nid: CL:1\n", "bad.obo:4", "unterminated stanza header");
   expect_error(head + "[Term]\nid: CL:1\njust words\n", "bad.obo:6", "expected 'tag: value'");
   expect_error(head + "[Term]\nid: CL:1\nrelationship: part_of\n", "bad.obo:6", "RELATION TARGET");

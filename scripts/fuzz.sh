@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses of tests/fuzz with clang (ASan + UBSan) into build-fuzz/ and
+# runs each for SECONDS seconds (default 60) on its seed corpus (tests/data/bad and bundled
+# data), keeping what it learns in build-fuzz/corpus/<harness>. Findings: build-fuzz/crash-*.
+# Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]   (harnesses: obo cellxgene_json mtx h5ad)
+# allocator_may_return_null=1: a huge malloc inside libhdf5 (a corrupt size field) returns NULL,
+# as it does outside ASan, and HDF5 reports an error; only a crash after that is a finding.
+# Needs clang-14 and libclang-rt-14-dev (Debian), libhdf5-dev, zlib, nlohmann-json3-dev.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="$ROOT/build-fuzz"
+SECONDS_PER="${1:-60}"
+shift || true
+HARNESSES=("${@:-obo cellxgene_json mtx h5ad}")
+read -r -a HARNESSES <<< "${HARNESSES[*]}"
+CXX="${CXX:-clang++-14}"
+FLAGS=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       -I"$ROOT" -I/usr/include/hdf5/serial)
+LIBS=(-L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lz -lpthread)
+COMMON=(graph/status.cc graph/ontology_graph.cc store/safe_text.cc store/text_lines.cc
+        store/formats/obo_reader.cc store/formats/cellxgene_json_reader.cc)
+MATRIX=(store/cells/cell_matrix.cc store/formats/hdf5_util.cc store/formats/h5ad_reader.cc
+        store/formats/tenx_reader.cc)
+mkdir -p "$OUT/obj" "$OUT/corpus"
+
+compile() {  # object files, rebuilt when the source is newer
+  local objs=()
+  for src in "$@"; do
+    local obj="$OUT/obj/${src//\//_}.o"
+    if [[ ! -f "$obj" || "$ROOT/$src" -nt "$obj" ]]; then
+      "$CXX" "${FLAGS[@]}" -c "$ROOT/$src" -o "$obj"
+    fi
+    objs+=("$obj")
+  done
+  echo "${objs[@]}"
+}
+
+seed() {  # seed corpus of one harness
+  local dir="$OUT/corpus/$1"
+  mkdir -p "$dir"
+  case "$1" in
+    obo) cp "$ROOT"/tests/data/bad/*.obo "$dir"/ ; head -c 60000 "$ROOT/data/ontology/cl-basic-2022-12-15.obo" > "$dir/cl_head.obo" ;;
+    cellxgene_json) cp "$ROOT"/tests/data/bad/*.json "$dir"/ ;;
+    mtx) for d in "$ROOT"/tests/data/bad/mtx_*/; do cp "$d/matrix.mtx" "$dir/$(basename "$d").mtx"; done ;;
+    h5ad) cp "$ROOT"/tests/data/bad/*.h5ad "$ROOT"/tests/data/bad/*.h5 "$dir"/ ;;
+  esac
+}
+
+for h in "${HARNESSES[@]}"; do
+  srcs=("${COMMON[@]}")
+  [[ "$h" == mtx || "$h" == h5ad ]] && srcs+=("${MATRIX[@]}")
+  echo "== building $h"
+  # shellcheck disable=SC2046
+  "$CXX" "${FLAGS[@]}" "$ROOT/tests/fuzz/${h}_fuzz.cc" $(compile "${srcs[@]}") "${LIBS[@]}" -o "$OUT/${h}_fuzz"
+  seed "$h"
+  echo "== running $h for ${SECONDS_PER}s"
+  (cd "$OUT" && ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 "./${h}_fuzz" -max_total_time="$SECONDS_PER" -max_len=65536 \
+      -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 "corpus/$h" 2>&1 | tail -n 25 | tee "$OUT/${h}.log")
+done

@@ -1,0 +1,63 @@
+// Cell import: reads a count matrix (h5ad, 10x MTX folder, 10x HDF5), maps genes onto the
+// vocabulary, tokenizes every cell (tokenizer.h) and appends the cells with their CL term ids to
+// the corpus as one dataset, atomically. Streams in row blocks: memory does not grow with cells
+// (apart from one 8-byte hash per cell id for the duplicate check). Not thread-safe (one writer).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "store/corpus.h"
+#include "store/cells/gene_vocab.h"
+#include "store/formats/h5ad_reader.h"
+#include "store/cells/tokenizer.h"
+
+namespace sccello {
+
+class Store;
+
+struct CellImportOptions {
+  std::string dataset;              // required: the dataset name in the store
+  std::string format;               // "" = by path: *.h5ad, *.h5 (10x), a folder or *.mtx[.gz] (10x MTX)
+  H5adOptions h5ad;                 // layer, var column
+  std::string label_column;         // obs column with the labels; "" = cell_type if present
+  std::string labels_tsv;           // or a TSV joined on barcode (its first column, or barcode/cell_id)
+  std::string label_key;            // the TSV column holding the label
+  std::string cl_map_tsv;           // label -> CL id table (columns cell_type/label and cl_id)
+  std::string term_column;          // obs column with CL ids; "" = cell_type_ontology_term_id if present
+  std::string donor_column;         // "" = donor_id, donor or batch if present
+  std::string tissue_column;        // "" = tissue, tissue_ontology_term_id if present
+  std::string assay_column;         // "" = assay, assay_ontology_term_id if present
+  TokenizerOptions tokenizer;
+  bool assume_normalized = false;   // input is log1p(CP10k): counts recovered from per-cell totals
+  int64_t block_rows = 1024;        // cells read and written per block
+  int threads = 1;                  // tokenizer threads per block (0 = cores); output order is fixed
+  bool replace = false;             // replace an existing dataset of that name
+  size_t write_batch_bytes = 8 << 20;  // cell records per write batch (bytes)
+  // Term ids a CL release knows (live or obsolete); others are kept as unmapped. nullptr = no check.
+  const std::unordered_set<std::string>* known_terms = nullptr;
+  std::function<void(int64_t done, int64_t total)> progress;  // called after each block
+};
+
+struct CellImportReport {
+  DatasetInfo info;
+  GeneMapReport genes;
+  std::string matrix;                            // where the counts came from
+  int64_t unmapped_cells = 0;
+  std::map<std::string, int64_t> unmapped_labels;  // label -> cells kept without a term
+  std::map<std::string, int64_t> cells_per_term;
+  std::vector<std::string> warnings;
+};
+
+Result<std::unique_ptr<CellMatrixReader>> open_cell_matrix(const std::string& path, const CellImportOptions& options);
+
+Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, const std::string& path,
+                                      const CellImportOptions& options);
+
+// Per-cell totals column used by --assume-normalized: n_counts, total_counts or nCount_RNA.
+const std::vector<std::string>& total_count_columns();
+
+}  // namespace sccello

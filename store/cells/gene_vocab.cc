@@ -1,0 +1,158 @@
+#include "store/cells/gene_vocab.h"
+
+#include <cstdlib>
+#include <unistd.h>
+
+#include "store/text_lines.h"
+
+namespace sccello {
+
+std::string strip_ensembl_version(const std::string& id) {
+  if (!looks_like_ensembl(id)) return id;
+  size_t dot = id.find('.');
+  return dot == std::string::npos ? id : id.substr(0, dot);
+}
+
+bool looks_like_ensembl(const std::string& id) {
+  return id.size() > 4 && id.compare(0, 3, "ENS") == 0;
+}
+
+namespace {
+Status bad_line(const TextLines& in, const std::string& what) {
+  return Status::corruption("'" + in.path() + "' line " + std::to_string(in.line_number()) + ": " + what);
+}
+}  // namespace
+
+Status GeneVocab::read_tokens(const std::string& path) {
+  TextLines in;
+  SCCELLO_RETURN_IF_ERROR(in.open(path));
+  ids_.assign(kCls + 1, "");
+  ids_[kCls] = "<cls>";
+  std::string line;
+  int32_t count = 0;
+  while (in.next(&line)) {
+    if (in.line_number() == 1) continue;  // header
+    auto f = split_fields(line, '\t');
+    if (f.size() < 2) return bad_line(in, "expected gene_id<TAB>token_id");
+    int32_t token = std::atoi(f[1].c_str());
+    if (token < 0 || token >= kCls) return bad_line(in, "token id out of range 0..25425");
+    ids_[token] = f[0];
+    token_by_id_[f[0]] = token;
+    ++count;
+  }
+  SCCELLO_RETURN_IF_ERROR(in.error());
+  if (count != kCls) return Status::corruption("'" + path + "': expected 25426 tokens, found " + std::to_string(count));
+  return Status::ok();
+}
+
+Status GeneVocab::read_medians(const std::string& path) {
+  TextLines in;
+  SCCELLO_RETURN_IF_ERROR(in.open(path));
+  medians_.assign(kCls + 1, 0.0);
+  std::string line;
+  while (in.next(&line)) {
+    if (in.line_number() == 1) continue;
+    auto f = split_fields(line, '\t');
+    if (f.size() < 2) return bad_line(in, "expected gene_id<TAB>nonzero_median");
+    int32_t token = token_of(f[0]);
+    if (token < 0) continue;
+    medians_[token] = std::strtod(f[1].c_str(), nullptr);
+    if (!(medians_[token] > 0)) return bad_line(in, "median must be positive");
+  }
+  SCCELLO_RETURN_IF_ERROR(in.error());
+  for (int32_t t = 2; t < kCls; ++t)
+    if (medians_[t] <= 0) return Status::corruption("'" + path + "': no median for " + ids_[t]);
+  return Status::ok();
+}
+
+Status GeneVocab::read_symbols(const std::string& path) {
+  TextLines in;
+  SCCELLO_RETURN_IF_ERROR(in.open(path));
+  std::string line;
+  while (in.next(&line)) {
+    if (in.line_number() == 1) continue;
+    auto f = split_fields(line, '\t');
+    if (f.size() < 2 || f[0].empty()) continue;
+    ensembl_by_symbol_.emplace(f[0], f[1]);
+    symbol_by_ensembl_.emplace(f[1], f[0]);
+  }
+  return in.error();
+}
+
+Status GeneVocab::read_gencode(const std::string& path) {
+  TextLines in;
+  SCCELLO_RETURN_IF_ERROR(in.open(path));
+  std::string line;
+  while (in.next(&line)) {
+    auto f = split_fields(line, ',');
+    if (f.size() < 2 || f[1].empty() || !looks_like_ensembl(f[0])) continue;
+    std::string id = strip_ensembl_version(f[0]);
+    gencode_by_symbol_.emplace(f[1], id);
+    symbol_by_ensembl_.emplace(id, f[1]);
+  }
+  return in.error();
+}
+
+Result<GeneVocab> GeneVocab::load(const std::string& dir) {
+  GeneVocab v;
+  SCCELLO_RETURN_IF_ERROR(v.read_tokens(dir + "/token_dictionary.tsv"));
+  SCCELLO_RETURN_IF_ERROR(v.read_medians(dir + "/gene_median_dictionary.tsv"));
+  SCCELLO_RETURN_IF_ERROR(v.read_symbols(dir + "/gene_symbol_to_ensembl.tsv"));
+  SCCELLO_RETURN_IF_ERROR(v.read_gencode(dir + "/genes_homo_sapiens_gencode_v48.csv.gz"));
+  return v;
+}
+
+Result<std::string> GeneVocab::locate(const std::string& exe_hint) {
+  const char* env = std::getenv("SCCELLO_DATA_DIR");
+  if (env && *env && file_exists(std::string(env) + "/vocab/token_dictionary.tsv")) return std::string(env) + "/vocab";
+  std::vector<std::string> starts = {"."};
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    std::string exe(buf, n);
+    starts.push_back(exe.substr(0, exe.find_last_of('/')));
+  }
+  if (!exe_hint.empty()) starts.push_back(exe_hint);
+  for (std::string dir : starts) {
+    for (int up = 0; up < 6; ++up) {
+      if (file_exists(dir + "/data/vocab/token_dictionary.tsv")) return dir + "/data/vocab";
+      dir += "/..";
+    }
+  }
+  return Status::not_found("gene vocabulary not found: pass --vocab DIR (the folder with token_dictionary.tsv) "
+                           "or set SCCELLO_DATA_DIR");
+}
+
+int32_t GeneVocab::token_of(const std::string& ensembl_id) const {
+  auto it = token_by_id_.find(ensembl_id);
+  return it == token_by_id_.end() ? -1 : it->second;
+}
+
+std::string GeneVocab::symbol(int32_t token) const {
+  if (token < 0 || token >= size()) return "";
+  auto it = symbol_by_ensembl_.find(ids_[token]);
+  return it == symbol_by_ensembl_.end() ? "" : it->second;
+}
+
+std::string GeneVocab::to_ensembl(const std::string& var_id) const {
+  if (looks_like_ensembl(var_id)) return strip_ensembl_version(var_id);
+  auto it = ensembl_by_symbol_.find(var_id);
+  if (it != ensembl_by_symbol_.end()) return it->second;
+  auto jt = gencode_by_symbol_.find(var_id);
+  return jt == gencode_by_symbol_.end() ? "" : jt->second;
+}
+
+GeneMapping GeneVocab::map(const std::string& var_id) const {
+  GeneMapping m;
+  if (var_id.empty()) return m;
+  m.ensembl_id = to_ensembl(var_id);
+  if (m.ensembl_id.empty()) {
+    m.kind = GeneMapping::Kind::kUnknownSymbol;
+    return m;
+  }
+  m.token = token_of(m.ensembl_id);
+  m.kind = m.token >= 0 ? GeneMapping::Kind::kMapped : GeneMapping::Kind::kNotInVocab;
+  return m;
+}
+
+}  // namespace sccello
