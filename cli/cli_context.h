@@ -77,6 +77,7 @@ void add_index_commands(CLI::App& app, CliContext& ctx);   // index list|drop, q
 #ifdef SCCELLO_WITH_TORCH
 void add_model_commands(CLI::App& app, CliContext& ctx);  // train, embed, ... (cmd_model_*.cc)
 void add_model_index_hooks(CliContext& ctx);               // index build/add, query --h5ad
+void add_annotate_command(CLI::App& app, CliContext& ctx);  // annotate (cmd_model_annotate.cc)
 #endif
 
 }  // namespace sccello

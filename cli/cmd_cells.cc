@@ -17,6 +17,7 @@
 #include "graph/release_diff.h"
 #include "store/corpus.h"
 #include "store/release_store.h"
+#include "store/safe_text.h"
 #include "store/store.h"
 
 namespace sccello {
@@ -183,9 +184,9 @@ int run_tokens(CliContext& ctx, const std::string& dataset) {
   if (!store) return report_error(store.status());
   std::string out = "cell_id\tterm_id\ttokens\n";
   Status st = Corpus(**store).for_each(dataset, [&](int64_t, const CellRecord& c) {
-    out += c.cell_id;
+    out += tsv_escape(c.cell_id);
     out += '\t';
-    out += c.term_id;
+    out += tsv_escape(c.term_id);
     out += '\t';
     for (size_t i = 0; i < c.tokens.size(); ++i) {
       if (i) out += ' ';

@@ -97,6 +97,9 @@ void add_cells_import(CLI::App& group, CliContext& ctx) {
   cmd->add_option("--format", o.format, "h5ad | mtx | 10x-h5 (default: from the path)");
   cmd->add_option("--vocab", a->vocab, "gene vocabulary folder (default: data/vocab)");
   cmd->add_flag("--replace", o.replace, "replace an existing dataset of that name");
+  cmd->add_option("--hdf5-timeout", o.hdf5_guard.timeout_seconds,
+                  "seconds the forked check of an HDF5 file may take (0 = no check)")
+      ->capture_default_str();
   cmd->callback([&ctx, a] { ctx.action = [&ctx, a] { return run_import(ctx, *a); }; });
 }
 

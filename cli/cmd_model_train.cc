@@ -46,7 +46,29 @@ Status apply_weights(const std::string& spec, LossConfig* l) {
   return Status::ok();
 }
 
+// Options that set the run's configuration. A resumed run continues the checkpoint's plan
+// exactly (steps, schedule, data order), so these are refused together with --resume.
+const char* const kConfigOptions[] = {"--config", "--datasets", "--target", "--losses", "--loss-weights",
+                                      "--steps", "--epochs", "--seed", "--batch-size", "--grad-accum",
+                                      "--max-len", "--lr", "--warmup", "--log-every", "--checkpoint-every",
+                                      "--keep-last", "--max-cells", "--val-fraction", "--bf16"};
+
+Status check_resume_options(const CLI::App& cmd) {
+  std::string given;
+  for (const char* name : kConfigOptions)
+    if (cmd.count(name)) given += (given.empty() ? "" : ", ") + std::string(name);
+  if (given.empty()) return Status::ok();
+  return Status::invalid("--resume continues the checkpoint's run with its own configuration; " + given +
+                         " cannot change on resume (the step plan, learning-rate schedule and data order would no "
+                         "longer match). Drop them, or start a new run with --out elsewhere");
+}
+
 Result<RunConfig> build_config(const TrainArgs& a, const CliContext& ctx, const CLI::App& cmd) {
+  if (cmd.count("--steps") && a.steps < 1)
+    return Status::invalid("--steps must be at least 1, not " + std::to_string(a.steps) +
+                           " (leave it out to train for --epochs epochs)");
+  if (cmd.count("--epochs") && a.epochs < 1)
+    return Status::invalid("--epochs must be at least 1, not " + std::to_string(a.epochs));
   RunConfig c;
   if (!a.config.empty()) {
     SCCELLO_ASSIGN_OR_RETURN(c, load_run_config(a.config));
@@ -96,15 +118,18 @@ void print_summary(const TrainSummary& s) {
     std::printf("train accuracy at the end: mgp %.3f, coherence %.3f; %.1f cells/s\n", last.mgp_acc,
                 last.coherence_acc, last.cells_per_s);
   }
-  std::printf("validation: mgp loss %.4f, mgp accuracy %.3f, coherence accuracy %.3f\n", s.validation.mgp,
-              s.validation.mgp_acc, s.validation.coherence_acc);
+  if (s.val_cells > 0)
+    std::printf("validation: mgp loss %.4f, mgp accuracy %.3f, coherence accuracy %.3f\n", s.validation.mgp,
+                s.validation.mgp_acc, s.validation.coherence_acc);
   std::printf("checkpoint: %s\n", s.last_checkpoint.c_str());
 }
 
 int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
   if (Status device = check_device(a.device); !device.is_ok()) return report_error(device);
   TrainRequest request;
-  if (a.resume.empty()) {
+  if (!a.resume.empty()) {
+    if (Status st = check_resume_options(cmd); !st.is_ok()) return report_error(st);
+  } else {
     auto config = build_config(a, ctx, cmd);
     if (!config) return report_error(config.status());
     request.config = *config;
@@ -135,10 +160,12 @@ void add_train(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--target", args->target, "target provider spec, e.g. ppr:alpha=0.9");
   cmd->add_option("--losses", args->losses, "loss terms to use: any of mgp,intra,inter,reg");
   cmd->add_option("--loss-weights", args->weights, "e.g. mgp=1,inter=0.5");
-  cmd->add_option("--steps", args->steps, "optimiser steps");
-  cmd->add_option("--epochs", args->epochs, "epochs (when --steps is not given)");
+  cmd->add_option("--steps", args->steps, "optimiser steps, >= 1 (default: the config's, else 3 epochs)");
+  cmd->add_option("--epochs", args->epochs, "epochs, >= 1 (when --steps is not given)");
   cmd->add_option("--out", args->out, "output directory (checkpoints/, metrics.jsonl)")->capture_default_str();
-  cmd->add_option("--resume", args->resume, "continue from a checkpoint file or an output directory");
+  cmd->add_option("--resume", args->resume,
+                  "continue from a checkpoint file or an output directory, with the checkpoint's configuration "
+                  "(configuration options are refused)");
   cmd->add_option("--device", args->device, "cpu | cuda")->capture_default_str();
   cmd->add_option("--seed", args->seed, "random seed");
   cmd->add_option("--batch-size", args->batch_size, "cells per micro-batch");
@@ -189,7 +216,7 @@ void add_embed(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--split", args->request.split, "with --dataset: all | train | val (held-out cells of training)")
       ->capture_default_str();
   cmd->add_option("--out", args->request.out, "output .h5ad (obsm/X_sccello) or .tsv")->required();
-  cmd->add_option("--batch-size", args->request.options.batch_size, "cells per batch")->capture_default_str();
+  cmd->add_option("--batch-size", args->request.options.batch_size, "cells per batch (>= 1)")->capture_default_str();
   cmd->add_flag("--bf16", args->request.options.bf16, "bf16 autocast");
   cmd->add_flag("--no-store", args->no_store, "with --h5ad: do not open the store (no release migration)");
   cmd->add_option("--layer", args->request.import.h5ad.layer, "with --h5ad: counts layer");
@@ -197,15 +224,22 @@ void add_embed(CLI::App& app, CliContext& ctx) {
   cmd->add_flag("--assume-normalized", args->request.import.assume_normalized, "with --h5ad: X is log1p(CP10k)");
   cmd->add_option("--min-gene-share", args->request.min_gene_share, "with --h5ad: refuse below this mapped share")
       ->capture_default_str();
+  cmd->add_option("--hdf5-timeout", args->request.import.hdf5_guard.timeout_seconds,
+                  "with --h5ad: seconds the forked check of the HDF5 file may take (0 = no check)")
+      ->capture_default_str();
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return run_embed(ctx, *args); }; });
 }
 
 }  // namespace
 
+void add_markers_command(CLI::App& app, CliContext& ctx);  // eval markers (cmd_model_markers.cc)
+
 void add_model_commands(CLI::App& app, CliContext& ctx) {
   add_model_index_hooks(ctx);
+  add_annotate_command(app, ctx);
   add_train(app, ctx);
   add_embed(app, ctx);
+  add_markers_command(app, ctx);
 }
 
 }  // namespace sccello

@@ -13,6 +13,7 @@
 #include "cli/table.h"
 #include "plugins/row_provider.h"
 #include "plugins/target_registry.h"
+#include "store/safe_text.h"
 
 namespace sccello {
 
@@ -171,15 +172,15 @@ void print_matrix(const CliContext& ctx, const std::vector<TermId>& ids, const s
     std::vector<std::vector<double>> rows(n);
     for (size_t i = 0; i < n; ++i) rows[i].assign(values.begin() + i * n, values.begin() + (i + 1) * n);
     j["matrix"] = rows;
-    std::cout << j.dump() << '\n';
+    std::cout << json_dump(j) << '\n';
     return;
   }
   std::string out = "term_id";
-  for (const auto& id : ids) out += "\t" + id;
+  for (const auto& id : ids) out += "\t" + tsv_escape(id);
   out += '\n';
   char buf[32];
   for (size_t i = 0; i < n; ++i) {
-    out += ids[i];
+    out += tsv_escape(ids[i]);
     for (size_t j = 0; j < n; ++j) {
       out += '\t';
       out.append(buf, std::to_chars(buf, buf + sizeof(buf), values[i * n + j]).ptr);

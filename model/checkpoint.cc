@@ -2,16 +2,20 @@
 #include "model/checkpoint.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
+
+#include "store/safe_text.h"
 
 namespace sccello {
 
@@ -59,12 +63,18 @@ class HashingWriter {
   uint64_t hash_ = kFnvBasis;
 };
 
+// Text of our own making parsed back; anything unparsable (never expected) becomes null.
+json parse_or_null(const std::string& text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? json() : j;
+}
+
 json meta_to_json(const CheckpointMeta& m) {
-  return {{"config", json::parse(run_config_to_json(m.config))}, {"release_name", m.release_name},
+  return {{"config", parse_or_null(run_config_to_json(m.config))}, {"release_name", m.release_name},
           {"release_hash", m.release_hash}, {"target_describe", m.target_describe},
           {"label_space", m.label_space}, {"vocab_hash", m.vocab_hash}, {"losses", m.losses},
           {"step", m.step}, {"total_steps", m.total_steps}, {"micro_batches", m.micro_batches},
-          {"metrics", json::parse(m.metrics_json)}};
+          {"metrics", parse_or_null(m.metrics_json)}};
 }
 
 Result<CheckpointMeta> meta_from_json(const std::string& text, const std::string& path) {
@@ -72,7 +82,7 @@ Result<CheckpointMeta> meta_from_json(const std::string& text, const std::string
   if (j.is_discarded()) return Status::corruption(path + ": checkpoint metadata is not valid JSON");
   CheckpointMeta m;
   try {
-    SCCELLO_ASSIGN_OR_RETURN(m.config, parse_run_config(j.at("config").dump(), path + " (config)"));
+    SCCELLO_ASSIGN_OR_RETURN(m.config, parse_run_config(json_dump(j.at("config")), path + " (config)"));
     m.release_name = j.at("release_name");
     m.release_hash = j.at("release_hash");
     m.target_describe = j.at("target_describe");
@@ -82,7 +92,7 @@ Result<CheckpointMeta> meta_from_json(const std::string& text, const std::string
     m.step = j.at("step");
     m.total_steps = j.at("total_steps");
     m.micro_batches = j.at("micro_batches");
-    m.metrics_json = j.at("metrics").dump();
+    m.metrics_json = json_dump(j.at("metrics"));
   } catch (const json::exception& e) {
     return Status::corruption(path + ": checkpoint metadata: " + e.what());
   }
@@ -102,7 +112,7 @@ bool write_tensor(HashingWriter& w, const std::string& name, const at::Tensor& t
 
 bool write_body(HashingWriter& w, const CheckpointMeta& meta, const NamedTensors& tensors) {
   bool ok = w.put(kMagic, sizeof kMagic) && w.put_pod<uint32_t>(kCheckpointVersion) &&
-            w.put_string(meta_to_json(meta).dump(), true) && w.put_pod<uint64_t>(tensors.size());
+            w.put_string(json_dump(meta_to_json(meta)), true) && w.put_pod<uint64_t>(tensors.size());
   for (const auto& [name, t] : tensors) ok = ok && write_tensor(w, name, t);
   return ok && w.put_pod<uint64_t>(w.hash());
 }
@@ -117,8 +127,10 @@ void fsync_dir(const fs::path& dir) {
 
 }  // namespace
 
-Status write_checkpoint(const std::string& path, const CheckpointMeta& meta, const NamedTensors& tensors,
-                        const CheckpointWriteOptions& options) {
+namespace {
+
+Status write_checkpoint_file(const std::string& path, const CheckpointMeta& meta, const NamedTensors& tensors,
+                             const CheckpointWriteOptions& options) {
   std::error_code ec;
   fs::path target(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
@@ -145,14 +157,29 @@ Status write_checkpoint(const std::string& path, const CheckpointMeta& meta, con
   return Status::ok();
 }
 
+}  // namespace
+
+Status write_checkpoint(const std::string& path, const CheckpointMeta& meta, const NamedTensors& tensors,
+                        const CheckpointWriteOptions& options) {
+  try {
+    return write_checkpoint_file(path, meta, tensors, options);
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove(path + ".tmp-" + std::to_string(::getpid()), ec);
+    return Status::internal("writing checkpoint " + path + " failed: " + torch_error_text(e) +
+                            "; the previous checkpoint is kept");
+  }
+}
+
 namespace {
 
 // Reads fields from an in-memory file, bounds-checked.
 class Reader {
  public:
   Reader(const std::string& bytes, size_t end) : bytes_(bytes), end_(end) {}
+  size_t remaining() const { return end_ - pos_; }  // pos_ <= end_ always
   bool get(void* out, size_t n) {
-    if (pos_ + n > end_) return false;
+    if (n > remaining()) return false;
     std::memcpy(out, bytes_.data() + pos_, n);
     pos_ += n;
     return true;
@@ -163,13 +190,17 @@ class Reader {
     uint32_t n32 = 0;
     if (wide ? !get_pod(&n) : !get_pod(&n32)) return false;
     if (!wide) n = n32;
-    if (pos_ + n > end_) return false;
+    if (n > remaining()) return false;
     s->assign(bytes_.data() + pos_, n);
     pos_ += n;
     return true;
   }
   const char* here() const { return bytes_.data() + pos_; }
-  bool skip(size_t n) { return (pos_ += n) <= end_; }
+  bool skip(size_t n) {
+    if (n > remaining()) return false;
+    pos_ += n;
+    return true;
+  }
 
  private:
   const std::string& bytes_;
@@ -181,22 +212,30 @@ bool read_tensor(Reader& r, std::string* name, at::Tensor* out) {
   uint8_t code = 0;
   uint32_t ndim = 0;
   if (!r.get_string(name, false) || !r.get_pod(&code) || !r.get_pod(&ndim) || ndim > 16) return false;
-  std::vector<int64_t> dims(ndim);
-  for (auto& d : dims)
-    if (!r.get_pod(&d) || d < 0) return false;
-  uint64_t nbytes = 0;
-  if (!r.get_pod(&nbytes)) return false;
   auto it = std::find_if(dtype_codes().begin(), dtype_codes().end(), [&](const auto& c) { return c.second == code; });
   if (it == dtype_codes().end()) return false;
+  // The product of the dims (times the element size) is bounded by the bytes left in the file
+  // before anything is allocated: a crafted size can neither overflow nor ask for terabytes.
+  const uint64_t element = c10::elementSize(it->first);
+  uint64_t bytes = element;
+  std::vector<int64_t> dims(ndim);
+  for (auto& d : dims) {
+    if (!r.get_pod(&d) || d < 0) return false;
+    if (d > 0 && bytes > r.remaining() / static_cast<uint64_t>(d)) return false;
+    bytes *= static_cast<uint64_t>(d);
+  }
+  uint64_t nbytes = 0;
+  if (!r.get_pod(&nbytes) || nbytes != bytes || nbytes > r.remaining()) return false;
   *out = at::empty(dims, at::TensorOptions().dtype(it->first));
-  if (nbytes != out->numel() * out->element_size()) return false;
   std::memcpy(out->data_ptr(), r.here(), nbytes);
   return r.skip(nbytes);
 }
 
 }  // namespace
 
-Result<Checkpoint> read_checkpoint(const std::string& path) {
+namespace {
+
+Result<Checkpoint> read_checkpoint_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::not_found("cannot open checkpoint " + path);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -228,6 +267,21 @@ Result<Checkpoint> read_checkpoint(const std::string& path) {
   return ckpt;
 }
 
+}  // namespace
+
+Result<Checkpoint> read_checkpoint(const std::string& path) {
+  try {
+    return read_checkpoint_file(path);
+  } catch (const std::exception& e) {
+    return Status::corruption(path + ": cannot load the checkpoint: " + torch_error_text(e));
+  }
+}
+
+std::string torch_error_text(const std::exception& e) {
+  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&e)) return torch_error->what_without_backtrace();
+  return e.what();
+}
+
 std::string checkpoint_path(const std::string& out_dir, int64_t step) {
   char name[64];
   std::snprintf(name, sizeof name, "step-%08lld.ckpt", static_cast<long long>(step));
@@ -257,6 +311,24 @@ Result<std::string> resolve_checkpoint_path(const std::string& file_or_dir) {
   if (files.empty())
     return Status::not_found("no checkpoints/step-*.ckpt under " + file_or_dir + " (was training run with --out there?)");
   return files.back().string();
+}
+
+std::vector<std::string> sweep_stale_checkpoint_temps(const std::string& out_dir) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(out_dir) / "checkpoints", ec)) {
+    const std::string name = e.path().filename().string();
+    const size_t tmp = name.find(".ckpt.tmp");
+    if (tmp == std::string::npos || name.rfind("step-", 0) != 0) continue;
+    const std::string pid_text = name.substr(tmp + 9);  // "-PID", or "" for an unnamed writer
+    if (pid_text.size() > 1 && pid_text[0] == '-') {
+      const long pid = std::strtol(pid_text.c_str() + 1, nullptr, 10);
+      if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) == 0) continue;  // a live writer's
+    }
+    std::error_code rm;
+    if (fs::remove(e.path(), rm)) removed.push_back(e.path().string());
+  }
+  return removed;
 }
 
 void prune_checkpoints(const std::string& out_dir, int64_t keep) {

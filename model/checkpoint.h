@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,8 +57,14 @@ Result<Checkpoint> read_checkpoint(const std::string& path);
 Result<std::string> resolve_checkpoint_path(const std::string& file_or_dir);
 // checkpoints/step-%08d.ckpt under out_dir.
 std::string checkpoint_path(const std::string& out_dir, int64_t step);
+// Removes the temporary files (checkpoints/step-*.ckpt.tmp-PID) a killed writer left behind,
+// except those of a live process; returns their paths.
+std::vector<std::string> sweep_stale_checkpoint_temps(const std::string& out_dir);
 // Deletes all but the newest `keep` checkpoints in out_dir/checkpoints.
 void prune_checkpoints(const std::string& out_dir, int64_t keep);
+
+// The message of an exception thrown by LibTorch (c10::Error without its C++ backtrace) or any other.
+std::string torch_error_text(const std::exception& e);
 
 // FNV-1a 64 of a byte string as 16 hex digits.
 std::string fnv1a_hex(const std::string& bytes);

@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 
 #include "graph/release_diff.h"
+#include "model/checkpoint.h"
 #include "model/h5ad_writer.h"
 #include "model/training_data.h"
 #include "store/kv_store.h"  // WriteBatch, needed complete by corpus.h
@@ -102,7 +103,20 @@ Status view_through_release(Store* store, const LoadedModel& loaded, const std::
 
 namespace {
 
+// Numeric options a user typed, checked before LibTorch sees them.
+Status check_numbers(const EmbedRequest& request) {
+  if (request.options.batch_size < 1)
+    return Status::invalid("--batch-size must be at least 1 (cells per batch), not " +
+                           std::to_string(request.options.batch_size));
+  if (request.options.max_len < 0)
+    return Status::invalid("max_len must be >= 0 (0 = the checkpoint's), not " + std::to_string(request.options.max_len));
+  if (!(request.min_gene_share >= 0 && request.min_gene_share <= 1))
+    return Status::invalid("--min-gene-share must lie in [0, 1], not " + std::to_string(request.min_gene_share));
+  return Status::ok();
+}
+
 Result<EmbedSummary> run_embed(Store* store, const EmbedRequest& request) {
+  SCCELLO_RETURN_IF_ERROR(check_numbers(request));
   if (request.dataset.empty() == request.h5ad.empty()) return Status::invalid("give one of --dataset NAME or --h5ad FILE");
   const bool tsv = request.out.size() >= 4 && request.out.substr(request.out.size() - 4) == ".tsv";
   const bool h5ad = request.out.size() >= 5 && request.out.substr(request.out.size() - 5) == ".h5ad";
@@ -142,7 +156,7 @@ Result<EmbedSummary> embed_to_file(Store* store, const EmbedRequest& request) {
   try {
     return run_embed(store, request);
   } catch (const std::exception& e) {
-    return Status::internal(std::string("embedding failed: ") + e.what());
+    return Status::internal("embedding failed: " + torch_error_text(e));
   }
 }
 

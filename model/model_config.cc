@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/safe_text.h"
+
 namespace sccello {
 
 using json = nlohmann::json;
@@ -76,7 +78,7 @@ Result<RunConfig> load_run_config(const std::string& path) {
 
 std::string run_config_to_json(const RunConfig& config) {
   json j = {{"model", config.model}, {"train", config.train}};
-  return j.dump(2);
+  return json_dump(j, 2);
 }
 
 Status LossConfig::set_enabled(const std::string& list) {
@@ -135,6 +137,11 @@ Status validate_train(const TrainConfig& t, const ModelConfig& m) {
   SCCELLO_RETURN_IF_ERROR(check(t.log_every >= 1 && t.checkpoint_every >= 1 && t.keep_last >= 1 && t.group_megabatch >= 1,
                                 "train.log_every, checkpoint_every, keep_last, group_megabatch must be >= 1"));
   SCCELLO_RETURN_IF_ERROR(check(t.max_cells >= 0, "train.max_cells must be >= 0"));
+  std::set<std::string> seen;
+  for (const std::string& d : t.datasets)
+    if (!seen.insert(d).second)
+      return Status::invalid("dataset '" + d + "' is listed twice in --datasets / train.datasets: its cells would be "
+                             "trained on twice per epoch; list each dataset once");
   const LossConfig& l = t.losses;
   SCCELLO_RETURN_IF_ERROR(check(l.mgp || l.intra || l.inter || l.reg, "train.losses: switch on at least one loss"));
   return check(l.mgp_weight >= 0 && l.intra_weight >= 0 && l.inter_weight >= 0 && l.reg_weight >= 0,

@@ -25,6 +25,7 @@
 #include "model/training_data.h"
 #include "plugins/target_registry.h"
 #include "store/kv_store.h"  // WriteBatch, needed complete by corpus.h
+#include "store/safe_text.h"
 #include "store/corpus.h"
 #include "store/store.h"
 #include "store/release_store.h"
@@ -37,7 +38,7 @@ std::string TrainMetrics::to_json(const std::string& kind) const {
   nlohmann::json j = {{"type", kind}, {"step", step}, {"lr", lr}, {"loss", loss}, {"mgp", mgp},
                       {"intra", intra}, {"inter", inter}, {"reg", reg}, {"mgp_acc", mgp_acc},
                       {"coherence_acc", coherence_acc}, {"cells_per_s", cells_per_s}, {"tokens_per_s", tokens_per_s}};
-  return j.dump();
+  return json_dump(j);
 }
 
 Status check_device(const std::string& device) {
@@ -53,6 +54,38 @@ Status check_device(const std::string& device) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Whether one metrics.jsonl line belongs to a run at or before `step`; unreadable lines do not.
+bool metrics_line_upto(const std::string& line, int64_t step) {
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  auto it = j.find("step");
+  return it != j.end() && it->is_number_integer() && it->get<int64_t>() <= step;
+}
+
+// Rewrites <out>/metrics.jsonl (temporary file + rename) keeping the lines up to `step`: a killed
+// run logged past its last checkpoint, and the resumed run logs those steps again. Returns the
+// number of lines dropped (0 when there is no file).
+Result<int64_t> truncate_metrics(const fs::path& file, int64_t step) {
+  std::ifstream in(file);
+  if (!in) return int64_t{0};
+  std::string kept, line;
+  int64_t dropped = 0;
+  while (std::getline(in, line)) {
+    if (metrics_line_upto(line, step)) kept += line + "\n";
+    else ++dropped;
+  }
+  in.close();
+  if (dropped == 0) return dropped;
+  const fs::path tmp = file.string() + ".tmp";
+  std::ofstream out(tmp, std::ios::trunc);
+  out << kept;
+  out.close();
+  std::error_code ec;
+  if (!out || (fs::rename(tmp, file, ec), ec))
+    return Status::io_error("cannot rewrite " + file.string() + " to the resumed step " + std::to_string(step));
+  return dropped;
+}
 
 TrainMetrics metrics_from(const LossTally& t, int64_t step, double lr, double seconds) {
   TrainMetrics m;
@@ -194,6 +227,15 @@ Status TrainingRun::setup() {
     return Status::internal("resume: the step plan differs from the checkpoint's");
   std::error_code ec;
   fs::create_directories(request_.out_dir, ec);
+  for (const std::string& stale : sweep_stale_checkpoint_temps(request_.out_dir))
+    say("removed " + stale + ", left by a run killed while writing a checkpoint");
+  const fs::path metrics_file = fs::path(request_.out_dir) / "metrics.jsonl";
+  if (resume) {
+    SCCELLO_ASSIGN_OR_RETURN(int64_t dropped, truncate_metrics(metrics_file, start_step_));
+    if (dropped > 0)
+      say("metrics.jsonl: dropped " + std::to_string(dropped) + " line(s) past step " + std::to_string(start_step_) +
+          " (logged by the interrupted run after its last checkpoint)");
+  }
   metrics_.open((fs::path(request_.out_dir) / "metrics.jsonl").string(), resume ? std::ios::app : std::ios::trunc);
   if (!metrics_) return Status::io_error("cannot write " + request_.out_dir + "/metrics.jsonl");
   return Status::ok();
@@ -394,7 +436,7 @@ Result<TrainSummary> train_model(Store& store, const TrainRequest& request) {
     TrainingRun run(store, request);
     return run.run();
   } catch (const std::exception& e) {
-    return Status::internal(std::string("training failed: ") + e.what());
+    return Status::internal("training failed: " + torch_error_text(e));
   }
 }
 

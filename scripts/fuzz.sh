@@ -5,6 +5,10 @@
 # Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]   (harnesses: obo cellxgene_json mtx h5ad)
 # allocator_may_return_null=1: a huge malloc inside libhdf5 (a corrupt size field) returns NULL,
 # as it does outside ASan, and HDF5 reports an error; only a crash after that is a finding.
+# h5ad runs in libFuzzer's fork mode (-fork=1, -ignore_crashes=1): libhdf5 1.10.8 itself hangs
+# or crashes on some corrupt files (contained in the CLI by store/formats/hdf5_guard.h); those
+# inputs are still saved as crash-*/timeout-* in build-fuzz/ for triage, the run goes on.
+# Full logs: build-fuzz/<harness>.log.
 # Needs clang-14 and libclang-rt-14-dev (Debian), libhdf5-dev, zlib, nlohmann-json3-dev.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -53,7 +57,10 @@ for h in "${HARNESSES[@]}"; do
   # shellcheck disable=SC2046
   "$CXX" "${FLAGS[@]}" "$ROOT/tests/fuzz/${h}_fuzz.cc" $(compile "${srcs[@]}") "${LIBS[@]}" -o "$OUT/${h}_fuzz"
   seed "$h"
+  extra=()
+  [[ "$h" == h5ad ]] && extra=(-fork=1 -ignore_crashes=1)
   echo "== running $h for ${SECONDS_PER}s"
   (cd "$OUT" && ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 "./${h}_fuzz" -max_total_time="$SECONDS_PER" -max_len=65536 \
-      -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 "corpus/$h" 2>&1 | tail -n 25 | tee "$OUT/${h}.log")
+      -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 "${extra[@]}" "corpus/$h" > "$OUT/${h}.log" 2>&1 || true)
+  tail -n 25 "$OUT/${h}.log"
 done

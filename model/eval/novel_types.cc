@@ -119,6 +119,7 @@ std::vector<float> type_centroids(const std::vector<float>& values, int64_t dims
   std::vector<double> sum(types * dims, 0);
   std::vector<int64_t> count(types, 0);
   for (size_t i = 0; i < type.size(); ++i) {
+    if (type[i] < 0 || type[i] >= types) continue;  // a cell of no seen type
     const std::vector<float> z = normalised(values.data() + i * dims, dims);
     for (int64_t d = 0; d < dims; ++d) sum[type[i] * dims + d] += z[d];
     ++count[type[i]];

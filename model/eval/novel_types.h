@@ -14,7 +14,8 @@
 
 namespace sccello::eval {
 
-// Mean of the L2-normalised rows of each type (types x dims); a type without cells is all zero.
+// Mean of the L2-normalised rows of each type (types x dims); a type without cells is all zero;
+// rows whose type is outside 0..types-1 (e.g. -1) are skipped.
 std::vector<float> type_centroids(const std::vector<float>& values, int64_t dims, const std::vector<int32_t>& type,
                                   int32_t types);
 

@@ -95,32 +95,40 @@ Result<QueryResult> CellSearch::search_one(const float* query, const std::string
   QueryResult result;
   result.query = label;
   result.query_term = query_term;
-  const bool filtered = !o.filters.empty() || exclude_row >= 0;
-  auto allow = [&](int64_t r) { return allowed(r, o.filters, exclude_row); };
-  const int64_t ef = o.ef > 0 ? o.ef : index_->info().hnsw.ef_search;
-  if (o.exact) {
-    SCCELLO_ASSIGN_OR_RETURN(const std::vector<float>* matrix, index_->matrix());
-    auto found = exact_knn(matrix->data(), rows, index_->info().model.dims, query, 1, o.k,
-                           filtered ? std::function<bool(int64_t)>(allow) : nullptr)[0];
-    for (const auto& n : found) result.hits.push_back({0, n.row, n.similarity});
-  } else {
-    std::vector<Neighbour> found = index_->vectors().search(query, o.k, ef, filtered ? std::function<bool(int64_t)>(allow) : nullptr);
-    // A filter can reject most candidates: widen the beam, then search the filtered set exactly.
-    for (int64_t wide = std::max<int64_t>(4 * o.k, 4 * ef); filtered && (int64_t)found.size() < o.k && wide <= 16 * std::max<int64_t>(o.k, ef);
-         wide *= 4)
-      found = index_->vectors().search(query, o.k, std::min(wide, rows), allow);
-    if (filtered && static_cast<int64_t>(found.size()) < o.k) {
-      std::vector<int64_t> candidates;
-      for (int64_t r = 0; r < rows; ++r)
-        if (allow(r)) candidates.push_back(r);
-      found = exact_over(index_->vectors(), query, candidates, o.k);
-      result.used_exact = true;
-    }
-    for (const auto& n : found) result.hits.push_back({0, n.row, n.similarity});
-  }
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<Neighbour> found, knn(query, exclude_row, o, &result.used_exact));
+  for (const auto& n : found) result.hits.push_back({0, n.row, n.similarity});
   for (size_t i = 0; i < result.hits.size(); ++i) result.hits[i].rank = static_cast<int64_t>(i) + 1;
   SCCELLO_RETURN_IF_ERROR(describe_hits(&result));
   return result;
+}
+
+Result<std::vector<Neighbour>> CellSearch::knn(const float* query, int64_t exclude_row, const QueryOptions& o,
+                                               bool* used_exact) const {
+  const int64_t rows = index_->info().rows;
+  const bool filtered = !o.filters.empty() || exclude_row >= 0;
+  auto allow = [&](int64_t r) { return allowed(r, o.filters, exclude_row); };
+  const int64_t ef = o.ef > 0 ? o.ef : index_->info().hnsw.ef_search;
+  if (used_exact) *used_exact = false;
+  if (o.exact) {
+    SCCELLO_ASSIGN_OR_RETURN(const std::vector<float>* matrix, index_->matrix());
+    return exact_knn(matrix->data(), rows, index_->info().model.dims, query, 1, o.k,
+                     filtered ? std::function<bool(int64_t)>(allow) : nullptr)[0];
+  }
+  std::vector<Neighbour> found =
+      index_->vectors().search(query, o.k, ef, filtered ? std::function<bool(int64_t)>(allow) : nullptr);
+  // A filter can reject most candidates: widen the beam, then search the filtered set exactly.
+  const int64_t widest = 16 * std::max<int64_t>(o.k, ef);
+  for (int64_t wide = 4 * std::max<int64_t>(o.k, ef); filtered && (int64_t)found.size() < o.k && wide <= widest;
+       wide *= 4)
+    found = index_->vectors().search(query, o.k, std::min(wide, rows), allow);
+  if (filtered && static_cast<int64_t>(found.size()) < o.k) {
+    std::vector<int64_t> candidates;
+    for (int64_t r = 0; r < rows; ++r)
+      if (allow(r)) candidates.push_back(r);
+    found = exact_over(index_->vectors(), query, candidates, o.k);
+    if (used_exact) *used_exact = true;
+  }
+  return found;
 }
 
 Status CellSearch::describe_hits(QueryResult* result) const {

@@ -86,10 +86,20 @@ class CellSearch {
   // The cells nearest the centroid of the cells of `term` (and its descendants when asked).
   Result<QueryResult> by_term(const TermId& term, bool descendants, const QueryOptions& options) const;
 
+  // The k nearest rows of one normalised query (filters applied; exclude_row skipped), without
+  // the per-hit explanation: what annotation runs for every cell.
+  Result<std::vector<Neighbour>> knn(const float* query, int64_t exclude_row, const QueryOptions& options,
+                                     bool* used_exact = nullptr) const;
+
   const std::string& release_name() const { return release_name_; }
+  const CellIndex& index() const { return *index_; }
+  Store& store() const { return *store_; }
+  const std::shared_ptr<OntologyRelease>& release() const { return release_; }
   // The hit's term as viewed through the release ("" when unmapped).
   const TermId& viewed_term(int64_t row) const { return viewed_[static_cast<size_t>(row)]; }
   const OntologyGraph& graph() const { return *graph_; }
+  // True when index row `row` passes the filters (and is not exclude_row).
+  bool allowed(int64_t row, const QueryFilters& filters, int64_t exclude_row) const;
   // Checks that a filter term is a term of the release (error names it).
   Status check_term(const TermId& term, const std::string& what) const;
 
@@ -97,7 +107,6 @@ class CellSearch {
   CellSearch() = default;
   Result<QueryResult> search_one(const float* query, const std::string& label, const TermId& query_term,
                                  int64_t exclude_row, const QueryOptions& options) const;
-  bool allowed(int64_t row, const QueryFilters& f, int64_t exclude_row) const;
   Status describe_hits(QueryResult* result) const;
 
   Store* store_ = nullptr;

@@ -321,12 +321,25 @@ const std::vector<std::string>& total_count_columns() {
   return names;
 }
 
-Result<std::unique_ptr<CellMatrixReader>> open_cell_matrix(const std::string& path, const CellImportOptions& o) {
-  std::string kind = source_kind(path, o.format);
+namespace {
+
+Result<std::unique_ptr<CellMatrixReader>> open_by_kind(const std::string& kind, const std::string& path,
+                                                       const CellImportOptions& o) {
   if (kind == "mtx") return open_tenx_mtx(path);
   if (kind == "10x-h5") return open_tenx_h5(path);
   if (kind == "h5ad") return open_h5ad(path, o.h5ad);
   return Status::invalid("unknown input format '" + kind + "'; formats: h5ad, mtx, 10x-h5");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CellMatrixReader>> open_cell_matrix(const std::string& path, const CellImportOptions& o) {
+  std::string kind = source_kind(path, o.format);
+  if (kind == "10x-h5" || kind == "h5ad") {
+    auto open = [&] { return open_by_kind(kind, path, o); };
+    SCCELLO_RETURN_IF_ERROR(check_hdf5_file(path, open, o.hdf5_guard));
+  }
+  return open_by_kind(kind, path, o);
 }
 
 Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, const std::string& path,

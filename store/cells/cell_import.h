@@ -13,6 +13,7 @@
 #include "store/corpus.h"
 #include "store/cells/gene_vocab.h"
 #include "store/formats/h5ad_reader.h"
+#include "store/formats/hdf5_guard.h"
 #include "store/cells/tokenizer.h"
 
 namespace sccello {
@@ -23,6 +24,7 @@ struct CellImportOptions {
   std::string dataset;              // required: the dataset name in the store
   std::string format;               // "" = by path: *.h5ad, *.h5 (10x), a folder or *.mtx[.gz] (10x MTX)
   H5adOptions h5ad;                 // layer, var column
+  Hdf5GuardOptions hdf5_guard;      // h5ad / 10x .h5 are first read in a forked child (hdf5_guard.h)
   std::string label_column;         // obs column with the labels; "" = cell_type if present
   std::string labels_tsv;           // or a TSV joined on barcode (its first column, or barcode/cell_id)
   std::string label_key;            // the TSV column holding the label
@@ -52,6 +54,9 @@ struct CellImportReport {
   std::vector<std::string> warnings;
 };
 
+// Opens the reader for `path` (format from options.format or the path). HDF5 files are first
+// checked in a forked child (check_hdf5_file with options.hdf5_guard), so a file that hangs or
+// crashes libhdf5 is an error here instead of a hung or crashed process.
 Result<std::unique_ptr<CellMatrixReader>> open_cell_matrix(const std::string& path, const CellImportOptions& options);
 
 Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, const std::string& path,

@@ -138,7 +138,9 @@ TEST_P(BadInputTest, ImportKilledMidwayLeavesNoDatasetAndIsSwept) {
   so.path = path;
   store_ = Store::open(so).value();
   EXPECT_TRUE(Corpus(*store_).datasets()->empty());
-  EXPECT_GT(keys_under("ds/c/"), 0);  // orphans, unreferenced
+  // Orphans, unreferenced. RocksDB writes pending records without a log (corpus.h), so a kill
+  // before the commit's flush may leave none at all; SQLite's are durable and must be swept.
+  if (GetParam() == Backend::kSqlite) EXPECT_GT(keys_under("ds/c/"), 0);
   EXPECT_FALSE(Corpus(*store_).cell("pbmc3k", 0).is_ok());
   CellImportOptions o;
   o.dataset = "heart";

@@ -1,5 +1,9 @@
 // Encoder shapes and padding independence; checkpoint format round trip and bad files.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -188,6 +192,70 @@ TEST(Checkpoint, FailedWriteKeepsPreviousCheckpoint) {
   int files = 0;
   for (auto& e : fs::directory_iterator(fs::path(path).parent_path())) files += e.is_regular_file();
   EXPECT_EQ(files, 1);  // no temporary left behind
+}
+
+// A checkpoint with no tensors, then one crafted tensor record appended and the checksum redone.
+std::string with_crafted_tensor(const std::string& empty_ckpt, const std::vector<int64_t>& dims, uint64_t nbytes) {
+  std::string body = empty_ckpt.substr(0, empty_ckpt.size() - 16);  // drop count and checksum
+  auto put = [&](const void* p, size_t n) { body.append(static_cast<const char*>(p), n); };
+  const uint64_t count = 1;
+  const uint32_t name_len = 1, ndim = static_cast<uint32_t>(dims.size());
+  const uint8_t dtype = 0;  // float32
+  put(&count, 8);
+  put(&name_len, 4);
+  body += "w";
+  put(&dtype, 1);
+  put(&ndim, 4);
+  for (int64_t d : dims) put(&d, 8);
+  put(&nbytes, 8);
+  body += std::string(64, '\0');  // a few real bytes
+  const uint64_t sum = std::strtoull(fnv1a_hex(body).c_str(), nullptr, 16);
+  put(&sum, 8);
+  return body;
+}
+
+TEST(Checkpoint, CraftedTensorSizesAreRefusedBeforeAllocating) {
+  std::string dir = temp_dir("crafted");
+  std::string path = dir + "/empty.ckpt";
+  ASSERT_TRUE(write_checkpoint(path, sample_meta(), {}).is_ok());
+  std::ifstream in(path, std::ios::binary);
+  std::string empty(std::istreambuf_iterator<char>(in), {});
+  const int64_t huge = int64_t{1} << 40;
+  struct Case { std::vector<int64_t> dims; uint64_t nbytes; };
+  const std::vector<Case> cases = {
+      {{huge, huge}, 4},             // dims product overflows
+      {{huge}, uint64_t(huge) * 4},  // terabytes claimed, 64 bytes there
+      {{1}, ~uint64_t{0} - 3},       // a byte count that wraps pos + n
+      {{16}, 64 + 1},                // count disagrees with the dims
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::string file = dir + "/crafted" + std::to_string(i) + ".ckpt";
+    std::ofstream(file, std::ios::binary) << with_crafted_tensor(empty, cases[i].dims, cases[i].nbytes);
+    auto ckpt = read_checkpoint(file);
+    ASSERT_FALSE(ckpt.is_ok()) << i;
+    EXPECT_EQ(ckpt.status().code(), Status::Code::kCorruption) << i;
+    EXPECT_NE(ckpt.status().message().find("bad tensor record #0"), std::string::npos) << ckpt.status().message();
+  }
+  std::string ok = dir + "/ok.ckpt";
+  std::ofstream(ok, std::ios::binary) << with_crafted_tensor(empty, {16}, 64);
+  auto loaded = read_checkpoint(ok);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->tensors.at(0).second.numel(), 16);
+}
+
+TEST(Checkpoint, SweepRemovesTemporariesOfDeadWritersOnly) {
+  std::string dir = temp_dir("sweep");
+  fs::create_directories(dir + "/checkpoints");
+  const std::string dead = dir + "/checkpoints/step-00000003.ckpt.tmp-999999999";
+  const std::string live = dir + "/checkpoints/step-00000004.ckpt.tmp-" + std::to_string(::getppid());
+  const std::string kept = checkpoint_path(dir, 2);
+  for (const auto& f : {dead, live, kept}) std::ofstream(f) << "x";
+  auto removed = sweep_stale_checkpoint_temps(dir);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0], dead);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(kept));
 }
 
 TEST(Checkpoint, PruneKeepsNewest) {

@@ -2,6 +2,7 @@
 // NaN handling, bad inputs, embeddings (h5ad/tsv), and the CLI's error exits.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "graph/release_diff.h"
 #include "model/checkpoint.h"
@@ -136,9 +138,23 @@ TEST(Training, ResumeEqualsUninterruptedTraining) {
   ASSERT_TRUE(train_model(ModelStore::store(), first).is_ok());
   TrainRequest second = request_for(RunConfig{}, "split");  // the config comes from the checkpoint
   second.resume = second.out_dir;
+  // As a run killed after step 3's checkpoint leaves it: metrics past the checkpoint, a temporary.
+  std::ofstream(second.out_dir + "/metrics.jsonl", std::ios::app) << "{\"type\":\"train\",\"step\":5}\nnot json\n";
+  const std::string stale = second.out_dir + "/checkpoints/step-00000005.ckpt.tmp-999999999";
+  std::ofstream(stale) << "partial";
   auto resumed = train_model(ModelStore::store(), second);
   ASSERT_TRUE(resumed.is_ok()) << resumed.status().message();
   EXPECT_EQ(resumed->steps_done, 6);
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  std::ifstream metrics(second.out_dir + "/metrics.jsonl");
+  std::vector<int64_t> steps;
+  for (std::string line; std::getline(metrics, line);) {
+    auto j = nlohmann::json::parse(line);  // every line is JSON again
+    if (j["type"] == "train") steps.push_back(j["step"].get<int64_t>());
+  }
+  EXPECT_TRUE(std::is_sorted(steps.begin(), steps.end()) &&
+              std::adjacent_find(steps.begin(), steps.end()) == steps.end())
+      << "metrics.jsonl repeats or reorders steps after resume";
   NamedTensors a = final_tensors(full->last_checkpoint), b = final_tensors(resumed->last_checkpoint);
   ASSERT_EQ(a.size(), b.size());
   double worst = 0;
@@ -353,6 +369,15 @@ TEST(Cli, TrainAndEmbedErrorsExitNonZero) {
   EXPECT_NE(out.find("unknown loss 'bogus'"), std::string::npos) << out;
   EXPECT_EQ(run_cli("embed --checkpoint " + ModelStore::dir() + "/nowhere --dataset pbmc3k --out x.h5ad", &out), 1);
   EXPECT_NE(out.find("no checkpoint"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("embed --checkpoint " + ModelStore::dir() + "/nowhere --dataset pbmc3k --out x.h5ad --batch-size 0", &out), 1);
+  EXPECT_NE(out.find("--batch-size must be at least 1"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Exception raised from"), std::string::npos) << out;  // no LibTorch backtrace
+  EXPECT_EQ(run_cli("train --datasets pbmc3k --steps 0", &out), 1);
+  EXPECT_NE(out.find("--steps must be at least 1"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("train --datasets pbmc3k,pbmc3k --steps 1", &out), 1);
+  EXPECT_NE(out.find("listed twice"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("train --resume " + ModelStore::dir() + "/nowhere --steps 9 --batch-size 4", &out), 1);
+  EXPECT_NE(out.find("--steps, --batch-size cannot change on resume"), std::string::npos) << out;
 }
 
 }  // namespace

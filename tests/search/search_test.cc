@@ -17,6 +17,7 @@
 #include "store/corpus.h"
 #include "store/release_store.h"
 #include "store/store.h"
+#include "tests/projection_embedder.h"
 
 namespace sccello {
 namespace {
@@ -26,28 +27,8 @@ constexpr int64_t kDims = 48;
 
 std::string data(const std::string& rel) { return std::string(SCCELLO_DATA_DIR) + "/" + rel; }
 
-// Deterministic +-1 entries from (token, dim).
-float projection(int32_t token, int64_t d) {
-  uint64_t x = (static_cast<uint64_t>(token) << 20) ^ static_cast<uint64_t>(d) * 0x9E3779B97F4A7C15ull;
-  x ^= x >> 33, x *= 0xff51afd7ed558ccdull, x ^= x >> 33, x *= 0xc4ceb9fe1a85ec53ull, x ^= x >> 33;
-  return (x & 1) ? 1.0f : -1.0f;
-}
-
-struct CountingEmbedder {
-  int64_t cells = 0;
-  CellEmbedder fn() {
-    return [this](const std::vector<std::vector<int32_t>>& batch) -> Result<std::vector<float>> {
-      std::vector<float> out;
-      for (const auto& tokens : batch) {
-        ++cells;
-        std::vector<float> v(kDims, 0.0f);
-        for (size_t i = 1; i < tokens.size() && i <= 200; ++i)
-          for (int64_t d = 0; d < kDims; ++d) v[d] += projection(tokens[i], d) / std::sqrt(float(i));
-        out.insert(out.end(), v.begin(), v.end());
-      }
-      return out;
-    };
-  }
+struct CountingEmbedder : testing::ProjectionEmbedder {
+  CountingEmbedder() { dims = kDims; }
 };
 
 ModelIdentity test_model(const std::string& id = "0123456789abcdef") {

@@ -1,0 +1,23 @@
+# -DSCCELLO_SANITIZE=ON: AddressSanitizer + UndefinedBehaviorSanitizer for the libraries that do
+# not need LibTorch (graph, store, cells I/O, plugins, eval, search), the light `sccello` CLI and
+# every test binary. Configure with -DSCCELLO_WITH_TORCH=OFF in a build folder of its own
+# (scripts/sanitize.sh does: build-asan). Included from the top-level CMakeLists.txt after every
+# target exists. The libFuzzer harnesses of tests/fuzz are built by scripts/fuzz.sh, not here.
+set(sccello_sanitize_flags -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+foreach(lib sccello_graph sccello_store sccello_cells_io sccello_plugins sccello_eval sccello_search)
+  if(TARGET ${lib})
+    target_compile_options(${lib} PRIVATE ${sccello_sanitize_flags})
+    target_link_options(${lib} INTERFACE -fsanitize=address,undefined)
+  endif()
+endforeach()
+foreach(area store graph plugins cells cli eval search bad_input)
+  set(exe sccello_${area}_tests)
+  if(TARGET ${exe})
+    target_compile_options(${exe} PRIVATE ${sccello_sanitize_flags})
+    target_link_options(${exe} PRIVATE -fsanitize=address,undefined)
+  endif()
+endforeach()
+if(TARGET sccello)
+  target_compile_options(sccello PRIVATE ${sccello_sanitize_flags})
+  target_link_options(sccello PRIVATE -fsanitize=address,undefined)
+endif()

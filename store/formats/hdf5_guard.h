@@ -1,0 +1,33 @@
+// Containment of libhdf5 faults on untrusted files. libhdf5 1.10 itself can spin forever
+// (H5Aread -> H5T_convert) or crash (a damaged global heap of variable-length strings) on crafted
+// or damaged files, which no check of ours can prevent inside the library. check_hdf5_file runs
+// the reader the caller is about to use in a forked child first, touching everything an open
+// and an import touch besides the bulk of the counts (attributes, gene ids, every cell id and
+// annotation column, the first block of the matrix), and turns a child killed by a signal or
+// running past the time limit into an error naming the file. A Status the reader itself returns
+// is not reported here: the caller's own open returns the same message. Blocks the calling
+// thread for the child's lifetime; POSIX (fork) only; the child never returns to the caller.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "graph/status.h"
+#include "store/cells/cell_matrix.h"
+
+namespace sccello {
+
+struct Hdf5GuardOptions {
+  int timeout_seconds = 30;  // the child's time limit; <= 0 reads the file in-process unguarded
+  int64_t rows_per_read = 65536;  // cell ids and annotation values read per call in the child
+};
+
+using CellMatrixOpener = std::function<Result<std::unique_ptr<CellMatrixReader>>()>;
+
+// OK when the child finished (whether or not the reader accepted the file) or could not be
+// started; an error ("the HDF5 library crashed/hung reading FILE: the file is damaged ...")
+// when it died by a signal or ran out of time (it is then killed).
+Status check_hdf5_file(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options);
+
+}  // namespace sccello
