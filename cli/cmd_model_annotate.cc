@@ -11,14 +11,30 @@ namespace {
 
 struct AnnotateArgs {
   AnnotateRequest request;
-  std::string dataset_filter;
+  std::string reference_datasets, reference_under, reference_not_under;
 };
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
 
 int run(CliContext& ctx, AnnotateArgs& a) {
   AnnotateRequest& r = a.request;
   r.threads = ctx.threads;
   r.release = ctx.release;
   r.progress = terminal_progress("embedded");
+  r.options.filters.datasets = split_list(a.reference_datasets);
+  r.options.filters.under = split_list(a.reference_under);
+  r.options.filters.not_under = split_list(a.reference_not_under);
   auto store = ctx.open_store_for_cache();
   if (!store) return report_error(store.status());
   auto summary = run_annotate(**store, r);
@@ -52,6 +68,10 @@ void add_annotate_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--tsv", r.tsv, "also write the per-cell columns as TSV");
   cmd->add_flag("--force", r.force, "overwrite existing outputs");
   cmd->add_option("--checkpoint", r.checkpoint, "the index's checkpoint, if it moved");
+  cmd->add_option("--reference-datasets", a->reference_datasets, "use only these indexed datasets as reference");
+  cmd->add_option("--reference-under", a->reference_under, "use only reference cells under these CL terms");
+  cmd->add_option("--reference-not-under", a->reference_not_under,
+                  "leave reference cells under these CL terms out (e.g. to study a type as unseen)");
   cmd->add_option("--k", o.k, "reference neighbours per cell")->capture_default_str();
   cmd->add_option("--min-support", o.min_support, "vote share the call needs (rolled up the ontology)")
       ->capture_default_str();

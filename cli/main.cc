@@ -74,8 +74,11 @@ int main(int argc, char** argv) {
   add_cells_commands(app, ctx);
 #ifdef SCCELLO_WITH_IO
   add_eval_commands(app, ctx);
+  add_report_command(app, ctx);
 #else
   app.add_subcommand("eval", "zero-shot evaluation: clustering vs PCA, novel types (runs sccello-tools)")->allow_extras();
+  app.add_subcommand("report", "HTML report of a run: curves, evaluation, embedding map (runs sccello-tools)")
+      ->allow_extras();
 #endif
   add_index_commands(app, ctx);
 #ifdef SCCELLO_WITH_TORCH

@@ -49,11 +49,16 @@ bool write_float_column(hid_t obs, const ObsColumn& c) {
 }
 
 // numpy bool as h5py writes it: an int8 enum {FALSE = 0, TRUE = 1}.
-bool write_bool_column(hid_t obs, const ObsColumn& c) {
+Handle numpy_bool_type() {
   Handle type(H5Tenum_create(H5T_NATIVE_INT8));
   int8_t f = 0, t = 1;
   H5Tenum_insert(type.get(), "FALSE", &f);
   H5Tenum_insert(type.get(), "TRUE", &t);
+  return type;
+}
+
+bool write_bool_column(hid_t obs, const ObsColumn& c) {
+  Handle type = numpy_bool_type();
   hsize_t n = c.flags.size();
   Handle space(H5Screate_simple(1, &n, nullptr));
   Handle ds(H5Dcreate2(obs, c.name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
@@ -73,11 +78,12 @@ bool write_categorical_column(hid_t obs, const ObsColumn& c) {
   for (const auto& v : c.text) codes.push_back(code_of[v]);
   Handle group(H5Gcreate2(obs, c.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (!group.valid() || !anndata::encode(group.get(), "categorical", "0.2.0")) return false;
-  Handle bool_type(H5Tcopy(H5T_NATIVE_HBOOL));
-  uint8_t ordered = 0;
+  // `ordered` as numpy writes a bool through h5py: an int8 enum {FALSE, TRUE}.
+  Handle bool_type = numpy_bool_type();
+  int8_t ordered = 0;
   Handle scalar(H5Screate(H5S_SCALAR));
-  Handle attr(H5Acreate2(group.get(), "ordered", H5T_NATIVE_UINT8, scalar.get(), H5P_DEFAULT, H5P_DEFAULT));
-  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_UINT8, &ordered) < 0) return false;
+  Handle attr(H5Acreate2(group.get(), "ordered", bool_type.get(), scalar.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!attr.valid() || H5Awrite(attr.get(), bool_type.get(), &ordered) < 0) return false;
   if (!anndata::string_dataset(group.get(), "categories", categories)) return false;
   hsize_t n = codes.size();
   Handle space(H5Screate_simple(1, &n, nullptr));

@@ -37,7 +37,7 @@ namespace {
 
 std::string damaged(const std::string& path, const std::string& what) {
   return "the HDF5 library " + what + " reading '" + path +
-         "': the file is damaged (or crafted); nothing was imported. Re-export it from its source "
+         "': the file is damaged (or crafted) and was not used. Re-export it from its source "
          "(e.g. anndata's write_h5ad) or check it with h5dump";
 }
 
