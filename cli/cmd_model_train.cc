@@ -8,6 +8,7 @@
 #include "cli/cli_context.h"
 #include "cli/progress.h"
 #include "model/embed.h"
+#include "model/train_eval.h"
 #include "model/trainer.h"
 
 namespace sccello {
@@ -20,6 +21,7 @@ struct TrainArgs {
   double val_fraction = 0;
   double lr = 0;
   bool bf16 = false;
+  TrainEvalOptions eval;  // --eval-every/--eval-data/--eval-label-column/--eval-cells
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -141,6 +143,14 @@ int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
   request.threads = ctx.threads;
   request.progress = isatty(STDERR_FILENO);
   request.log = [](const std::string& line) { std::cerr << line << std::endl; };
+  if (a.eval.data.empty() && (a.eval.every > 0 || !a.eval.label_column.empty()))
+    return report_error(Status::invalid("--eval-every/--eval-label-column need --eval-data FILE.h5ad"));
+  if (!a.eval.data.empty()) {
+    TrainEvalOptions eval = a.eval;
+    eval.threads = ctx.threads;
+    eval.max_len = request.config.train.max_len;
+    if (Status s = install_train_eval(eval, &request); !s.is_ok()) return report_error(s);
+  }
   // Writable for the target cache; a store another process is writing is read without the cache.
   bool read_only = false;
   auto store = ctx.open_store_for_cache(&read_only);
@@ -179,6 +189,10 @@ void add_train(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--max-cells", args->max_cells, "first N cells of each dataset only");
   cmd->add_option("--val-fraction", args->val_fraction, "cells held out for validation");
   cmd->add_flag("--bf16", args->bf16, "bf16 autocast");
+  cmd->add_option("--eval-every", args->eval.every, "steps between train-time clustering evaluations");
+  cmd->add_option("--eval-data", args->eval.data, "labelled .h5ad for train-time evaluation (metrics.jsonl type eval)");
+  cmd->add_option("--eval-label-column", args->eval.label_column, "label column of --eval-data");
+  cmd->add_option("--eval-cells", args->eval.cells, "cells sampled from --eval-data")->capture_default_str();
   cmd->callback([&ctx, args, cmd] { ctx.action = [&ctx, args, cmd] { return run_train(ctx, *args, *cmd); }; });
 }
 
@@ -215,7 +229,7 @@ void add_embed(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--h5ad", args->request.h5ad, "or an .h5ad file with raw counts");
   cmd->add_option("--split", args->request.split, "with --dataset: all | train | val (held-out cells of training)")
       ->capture_default_str();
-  cmd->add_option("--out", args->request.out, "output .h5ad (obsm/X_sccello) or .tsv")->required();
+  cmd->add_option("--out", args->request.out, "output .h5ad (obsm/X_sccello), .tsv, or .npy (float32 cells x dims + .cells.tsv)")->required();
   cmd->add_option("--batch-size", args->request.options.batch_size, "cells per batch (>= 1)")->capture_default_str();
   cmd->add_flag("--bf16", args->request.options.bf16, "bf16 autocast");
   cmd->add_flag("--no-store", args->no_store, "with --h5ad: do not open the store (no release migration)");

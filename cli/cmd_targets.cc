@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <numeric>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,8 @@
 #include "cli/table.h"
 #include "plugins/row_provider.h"
 #include "plugins/target_registry.h"
+#include "store/formats/npy.h"
+#include "store/release_store.h"
 #include "store/safe_text.h"
 
 namespace sccello {
@@ -161,7 +164,37 @@ struct MatrixArgs {
   bool all = false;
   bool raw = false;
   bool timing = false;
+  std::string out;  // FILE.npy: binary matrix + FILE.terms.tsv (the row/column order)
 };
+
+// --out FILE.npy: raw values as float64, levels as uint8; the term order beside it as TSV.
+Status write_matrix_npy(const std::string& path, const TargetProvider& p, const std::vector<double>& values, bool raw,
+                        Store* store, const std::string& release_name) {
+  if (path.size() < 4 || path.substr(path.size() - 4) != ".npy")
+    return Status::invalid("--out must end in .npy: " + path);
+  const int64_t n = static_cast<int64_t>(p.label_space().size());
+  if (raw) {
+    SCCELLO_RETURN_IF_ERROR(write_npy(path, values, n, n));
+  } else {
+    std::vector<uint8_t> levels(values.size());
+    for (size_t i = 0; i < values.size(); ++i) levels[i] = static_cast<uint8_t>(std::min(255.0, values[i]));
+    SCCELLO_RETURN_IF_ERROR(write_npy(path, levels, n, n));
+  }
+  std::map<std::string, std::string> names;
+  if (store) {
+    ReleaseStore releases(*store);
+    if (auto name = releases.resolve(release_name))
+      if (auto release = releases.load(*name))
+        for (const Term& t : release->terms) names[t.id] = t.name;
+  }
+  const std::string terms = path.substr(0, path.size() - 4) + ".terms.tsv";
+  std::ofstream out(terms);
+  out << "index\tterm_id\tname\n";
+  for (int64_t i = 0; i < n; ++i)
+    out << i << '\t' << tsv_escape(p.label_space()[i]) << '\t' << tsv_escape(names[p.label_space()[i]]) << '\n';
+  if (!out.flush()) return Status::io_error("cannot write " + terms);
+  return Status::ok();
+}
 
 // Writes the matrix as TSV (also for text output) or JSON.
 void print_matrix(const CliContext& ctx, const std::vector<TermId>& ids, const std::vector<double>& values) {
@@ -216,7 +249,12 @@ int run_matrix(const CliContext& ctx, const TargetArgs& args, const MatrixArgs& 
     if (!terms) return report_error(terms.status());
     labels = std::move(*terms);
   }
-  auto bound = bind(ctx, args, labels);
+  // A matrix written to a file is computed, not cached: the all-pairs kernel (~150 ms for CL)
+  // is faster than writing, and later reading, ~55 MB of rows through the store.
+  TargetArgs effective = args;
+  if (!m.out.empty()) effective.no_cache = true;
+  const TargetArgs& chosen = effective;
+  auto bound = bind(ctx, chosen, labels);
   if (!bound) return report_error(bound.status());
   const TargetProvider& p = *bound->provider;
   auto start = std::chrono::steady_clock::now();
@@ -236,6 +274,13 @@ int run_matrix(const CliContext& ctx, const TargetArgs& args, const MatrixArgs& 
               << " ms levels, loaded " << st.rows_loaded << " rows + " << st.level_rows_loaded
               << " level rows from cache, stale " << st.stale_entries
               << ", threads " << ctx.threads << ")\n";
+  }
+  if (!m.out.empty()) {
+    Status written = write_matrix_npy(m.out, p, *values, m.raw, bound->store.get(), ctx.release);
+    if (!written) return report_error(written);
+    std::fprintf(stderr, "wrote %zu x %zu %s matrix to %s (term order: .terms.tsv beside it)\n", p.label_space().size(),
+                 p.label_space().size(), m.raw ? "float64" : "uint8 level", m.out.c_str());
+    return 0;
   }
   print_matrix(ctx, p.label_space(), *values);
   return 0;
@@ -279,6 +324,7 @@ void add_targets_commands(CLI::App& app, CliContext& ctx) {
   matrix->add_option("--terms", margs->terms_file, "file with one term id per line");
   matrix->add_flag("--all", margs->all, "every node of the provider's graph, in release order");
   matrix->add_flag("--raw", margs->raw, "raw similarity values instead of levels");
+  matrix->add_option("--out", margs->out, "write a NumPy .npy (raw: float64, levels: uint8) + .terms.tsv instead");
   matrix->add_flag("--timing", margs->timing, "report the time to compute or load the rows on stderr");
   matrix->callback([&ctx, args_matrix, margs] {
     ctx.action = [&ctx, args_matrix, margs] { return run_matrix(ctx, *args_matrix, *margs); };

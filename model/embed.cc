@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include <ATen/Parallel.h>
 
@@ -14,6 +15,7 @@
 #include "store/kv_store.h"  // WriteBatch, needed complete by corpus.h
 #include "store/cells/cell_import.h"
 #include "store/cells/tokenized_file.h"
+#include "store/formats/npy.h"
 #include "store/corpus.h"
 #include "store/cells/gene_vocab.h"
 #include "store/release_store.h"
@@ -80,6 +82,21 @@ Result<CellsToEmbed> read_file_cells(const EmbedRequest& request) {
   return out;
 }
 
+// The row order of an .npy output: cell id, dataset, label, term id per row.
+Status write_cell_list(const std::string& path, const CellsToEmbed& cells) {
+  std::ofstream out(path);
+  if (!out) return Status::io_error("cannot write " + path);
+  auto clean = [](std::string s) {
+    for (char& c : s) if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+    return s;
+  };
+  out << "row\tcell_id\tdataset\tlabel\tterm_id\n";
+  for (size_t i = 0; i < cells.ids.size(); ++i)
+    out << i << '\t' << clean(cells.ids[i]) << '\t' << clean(cells.datasets[i]) << '\t' << clean(cells.labels[i]) << '\t'
+        << clean(cells.terms[i]) << '\n';
+  return out.flush() ? Status::ok() : Status::io_error("cannot write " + path + " (disk full?)");
+}
+
 // Views the cells' terms (and the model's label space) through `release` when it is not the model's.
 Status view_through_release(Store* store, const LoadedModel& loaded, const std::string& release_name,
                             CellsToEmbed* cells, EmbedSummary* summary) {
@@ -120,7 +137,8 @@ Result<EmbedSummary> run_embed(Store* store, const EmbedRequest& request) {
   if (request.dataset.empty() == request.h5ad.empty()) return Status::invalid("give one of --dataset NAME or --h5ad FILE");
   const bool tsv = request.out.size() >= 4 && request.out.substr(request.out.size() - 4) == ".tsv";
   const bool h5ad = request.out.size() >= 5 && request.out.substr(request.out.size() - 5) == ".h5ad";
-  if (!tsv && !h5ad) return Status::invalid("--out must end in .h5ad or .tsv: " + request.out);
+  const bool npy = request.out.size() >= 4 && request.out.substr(request.out.size() - 4) == ".npy";
+  if (!tsv && !h5ad && !npy) return Status::invalid("--out must end in .h5ad, .tsv or .npy: " + request.out);
   if (!request.dataset.empty() && !store) return Status::invalid("--dataset needs a store (--store PATH)");
   at::set_num_threads(std::max(1, request.threads));
   configure_cpu_allocator();
@@ -146,7 +164,12 @@ Result<EmbedSummary> run_embed(Store* store, const EmbedRequest& request) {
   table.dims = loaded.meta.config.model.hidden;
   summary.cells = static_cast<int64_t>(cells.ids.size());
   summary.dims = table.dims;
-  SCCELLO_RETURN_IF_ERROR(tsv ? write_embedding_tsv(request.out, table, "term_id") : write_embedding_h5ad(request.out, table));
+  if (npy) {
+    SCCELLO_RETURN_IF_ERROR(write_npy(request.out, table.values, summary.cells, table.dims));
+    SCCELLO_RETURN_IF_ERROR(write_cell_list(request.out.substr(0, request.out.size() - 4) + ".cells.tsv", cells));
+  } else {
+    SCCELLO_RETURN_IF_ERROR(tsv ? write_embedding_tsv(request.out, table, "term_id") : write_embedding_h5ad(request.out, table));
+  }
   return summary;
 }
 

@@ -116,6 +116,7 @@ class TrainingRun {
   Status checkpoint(int64_t step, const TrainMetrics& last);
   TrainMetrics validate_now(int64_t step);
   void log_step(int64_t step, const LossTally& tally, double seconds, double lr);
+  Status run_step_hook(int64_t step);
   void say(const std::string& line) const {
     if (request_.log) request_.log(line);
   }
@@ -335,6 +336,20 @@ Status TrainingRun::train_step(int64_t step) {
   return Status::ok();
 }
 
+// The request's step hook (train-time evaluation), in eval mode without gradients.
+Status TrainingRun::run_step_hook(int64_t step) {
+  if (!request_.step_hook || request_.step_hook_every <= 0 || step % request_.step_hook_every != 0) return Status::ok();
+  Result<std::string> line = [&] {
+    at::NoGradGuard no_grad;
+    model_->eval();
+    return request_.step_hook(model_, step);
+  }();
+  model_->train();
+  if (!line) return line.status();
+  if (!line->empty()) metrics_ << *line << "\n" << std::flush;
+  return Status::ok();
+}
+
 void TrainingRun::log_step(int64_t step, const LossTally& tally, double seconds, double lr) {
   TrainMetrics m = metrics_from(tally, step, lr, seconds);
   summary_.curve.push_back(m);
@@ -416,6 +431,7 @@ Result<TrainSummary> TrainingRun::run() {
   while (step < total_steps_) {
     SCCELLO_RETURN_IF_ERROR(train_step(step));
     ++step;
+    SCCELLO_RETURN_IF_ERROR(run_step_hook(step));
     bool stop = request_.stop_after_step > 0 && step >= request_.stop_after_step;
     if (step % config_.train.checkpoint_every == 0 || step == total_steps_ || stop) {
       TrainMetrics last = summary_.curve.empty() ? TrainMetrics{} : summary_.curve.back();

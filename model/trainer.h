@@ -11,6 +11,7 @@
 
 #include "graph/status.h"
 #include "model/checkpoint.h"
+#include "model/encoder.h"
 #include "model/model_config.h"
 
 namespace sccello {
@@ -26,6 +27,11 @@ struct TrainRequest {
   int threads = 1;             // LibTorch intra-op threads
   bool progress = false;       // live progress line on stderr (TTY)
   std::function<void(const std::string&)> log;  // human-readable lines (may be empty)
+  // Called after every `step_hook_every` optimiser steps (never when 0) on the training thread;
+  // the model is put back in training mode afterwards. A non-empty result is appended to
+  // metrics.jsonl as one line (model/train_eval.h logs {"type":"eval",...}); an error stops training.
+  int64_t step_hook_every = 0;
+  std::function<Result<std::string>(ScCelloModel& model, int64_t step)> step_hook;
   // Test hooks.
   CheckpointWriteOptions checkpoint_write;
   int64_t stop_after_step = 0;  // > 0: stop after this step (with a checkpoint), as if interrupted

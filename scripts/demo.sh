@@ -2,7 +2,9 @@
 # sccello demo: installs what is missing, builds, then runs the main job end to end on bundled real
 # data in a fresh embedded RocksDB store: import the Cell Ontology releases and query them, import and
 # tokenize PBMC cells, look at the graph-derived targets, pre-train a small scCello model on CPU for a
-# few minutes, embed held-out cells, and run an ablation and a run against another release.
+# few minutes, embed held-out cells, run an ablation and a run against another release, and end
+# with an HTML report (curves, clustering metrics beside the PCA baseline, an embedding map), kept at
+# $SCCELLO_DEMO_REPORT (default ${TMPDIR:-/tmp}/sccello-demo-report.html).
 # SCCELLO_DEMO_STEPS overrides the number of training steps (default: model/configs/demo.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,6 +88,23 @@ training() {
   awk -F'\t' 'NR <= 3 { print $1, $2, $3, $4, $5, "..." }' "$WORK/out/heldout_embeddings.tsv"
 }
 
+evaluation_report() {
+  section "evaluate the held-out embeddings (scib clustering metrics beside the PCA-on-HVG baseline) and write a report"
+  local args=(eval clustering --embeddings "$WORK/out/heldout_embeddings.h5ad" --label-column label
+              --baseline pca --counts data/cells/pbmc3k_seurat/pbmc3k_seurat.h5ad --json)
+  printf '$ sccello %s > %s\n' "${args[*]}" "$WORK/eval.json"
+  "$SCCELLO" "${args[@]}" > "$WORK/eval.json"
+  run report "$WORK/out/run" --eval "$WORK/eval.json" --embeddings "$WORK/out/heldout_embeddings.h5ad" \
+    --label-column label --title "sccello demo: pbmc3k" --out "$WORK/report.html"
+  local keep=${SCCELLO_DEMO_REPORT:-${TMPDIR:-/tmp}/sccello-demo-report.html}
+  cp "$WORK/report.html" "$keep"
+  awk '/"model": \{/ { side = "model" } /"pca": \{/ { side = "pca" }
+       /"avg_bio"/ { gsub(/[",]/, "", $2); v[side] = $2 }
+       END { printf "AvgBio on the held-out cells: model %.3f vs PCA baseline %.3f\n", v["model"], v["pca"] }' \
+    "$WORK/eval.json"
+  echo "report (loss curves, evaluation table, embedding map): $keep"
+}
+
 setup
 ontology_import
 ontology_diff
@@ -93,4 +112,5 @@ ontology_queries
 cells_import
 targets
 training
+evaluation_report
 section "done"

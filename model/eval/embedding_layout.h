@@ -1,5 +1,5 @@
 // A 2-D map of a cell embedding for plots: the exact k-nearest-neighbour graph of the embedding
-// (the distance pass the clustering metrics use) laid out by igraph's UMAP
+// (the distance pass the clustering metrics use) laid out by igraph's UMAP from a PCA start
 // (`igraph_layout_umap`, libigraph 0.10) with the neighbour distances. Deterministic for a seed.
 // Not thread-safe: igraph's random generator is process-wide.
 #pragma once

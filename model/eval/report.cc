@@ -117,7 +117,7 @@ Result<std::string> map_section(const ReportRequest& r) {
   SCCELLO_ASSIGN_OR_RETURN(std::vector<double> xy, umap_layout(values, e.dims, lo));
   std::ostringstream s;
   s << "<h2>Embedding map</h2><p>" << ids.size() << " of " << e.num_cells()
-    << " cells; igraph UMAP layout of the 15-nearest-neighbour graph.</p><div class=\"charts\">";
+    << " cells; igraph UMAP layout of the 15-nearest-neighbour graph (PCA start).</p><div class=\"charts\">";
   std::vector<std::pair<std::string, std::string>> colourings = {{"label", r.label_column}};
   if (!r.batch_column.empty()) colourings.push_back({"batch", r.batch_column});
   for (const auto& [what, column] : colourings) {
