@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
   add_eval_commands(app, ctx);
   add_report_command(app, ctx);
 #else
-  app.add_subcommand("eval", "zero-shot evaluation: clustering vs PCA, novel types (runs sccello-tools)")->allow_extras();
+  app.add_subcommand("eval", "zero-shot evaluation: clustering vs PCA, novel types (sccello-tools), "
+                             "marker genes (sccello-model)")
+      ->allow_extras();
   app.add_subcommand("report", "HTML report of a run: curves, evaluation, embedding map (runs sccello-tools)")
       ->allow_extras();
 #endif

@@ -143,10 +143,13 @@ void summarise_types(const std::unordered_map<std::string, std::string>& names, 
                    [](const TypeMarkerResult& a, const TypeMarkerResult& b) { return a.cells > b.cells; });
 }
 
+// Mean score over all scored cells: a gene a cell does not show (not expressed, or past the
+// window) changes nothing when deleted and counts 0 there.
 void top_genes(const std::unordered_map<int32_t, GeneTally>& tally, const GeneVocab& vocab,
                const std::unordered_set<std::string>* markers, int64_t top, MarkerReport* report) {
+  const double cells = static_cast<double>(std::max<size_t>(1, report->cells.size()));
   for (const auto& [token, t] : tally) {
-    GeneScore g{vocab.gene_id(token), vocab.symbol(token), t.sum / t.cells, t.cells, false};
+    GeneScore g{vocab.gene_id(token), vocab.symbol(token), t.sum / cells, t.cells, false};
     std::string up = g.symbol;
     for (char& ch : up) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     g.marker = markers && !up.empty() && markers->count(up) > 0;

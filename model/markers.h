@@ -21,7 +21,8 @@ namespace sccello {
 class Store;
 
 struct DeletionOptions {
-  int64_t max_len = 0;      // tokens per sequence, <cls> included (0 = the checkpoint's train.max_len)
+  int64_t max_len = 0;      // tokens per sequence, <cls> included (0 = the model's max_positions;
+                            // evaluate_markers passes the checkpoint's train.max_len)
   int64_t max_batch = 256;  // sequences per forward pass
   bool bf16 = false;
 };
@@ -64,8 +65,8 @@ struct TypeMarkerResult {
 
 struct GeneScore {
   std::string gene_id, symbol;
-  double score = 0;    // mean deletion score over the cells whose view holds the gene
-  int64_t cells = 0;   // how many cells that is
+  double score = 0;    // mean deletion score over the scored cells (0 where a cell lacks the gene)
+  int64_t cells = 0;   // cells whose view holds the gene
   bool marker = false; // among the markers of the (single) type
 };
 

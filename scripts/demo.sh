@@ -88,6 +88,25 @@ training() {
   awk -F'\t' 'NR <= 3 { print $1, $2, $3, $4, $5, "..." }' "$WORK/out/heldout_embeddings.tsv"
 }
 
+search_and_annotate() {
+  section "cell search: index the pbmc3k cells with the trained model, then ask who is like whom"
+  run index build --checkpoint "$WORK/out/run" --name pbmc --datasets pbmc3k
+  run index list
+  local cell
+  cell=$("$SCCELLO" cells show pbmc3k 0 | awk 'NR == 1 { print $2 }')
+  run_head 8 query pbmc --cell "pbmc3k/$cell" --k 5
+  echo "(only hits under natural killer cell, through the ontology closure)"
+  run_head 5 query pbmc --cell "pbmc3k/$cell" --k 3 --under CL:0000623
+  section "annotate unseen cells (pbmc4k) with CL terms through the pbmc3k index"
+  run annotate --index pbmc --h5ad data/cells/pbmc4k_soupx/pbmc4k_soupx.h5ad --out "$WORK/pbmc4k.annotated.h5ad" \
+    --tsv "$WORK/pbmc4k.annotated.tsv"
+  if /usr/bin/python3 -c "import anndata" 2>/dev/null; then
+    echo "accuracy against pbmc4k's clustifyr labels (bench/annotate_accuracy.py, its own is_a closure):"
+    /usr/bin/python3 bench/annotate_accuracy.py "$WORK/pbmc4k.annotated.h5ad" "$ONTO/cl-basic-2022-12-15.obo" \
+      clustifyr_label data/cells/pbmc4k_soupx/clustifyr_to_cl.tsv
+  fi
+}
+
 evaluation_report() {
   section "evaluate the held-out embeddings (scib clustering metrics beside the PCA-on-HVG baseline) and write a report"
   local args=(eval clustering --embeddings "$WORK/out/heldout_embeddings.h5ad" --label-column label
@@ -112,5 +131,6 @@ ontology_queries
 cells_import
 targets
 training
+search_and_annotate
 evaluation_report
 section "done"

@@ -107,10 +107,12 @@ std::string svg_line_chart(const std::vector<Series>& series, const ChartOptions
     const Series& se = series[k];
     names.push_back(se.name);
     std::string d;
+    const auto is_finite = [](double v) { return std::isfinite(v); };
+    const size_t finite = static_cast<size_t>(std::count_if(se.y.begin(), se.y.end(), is_finite));
     for (size_t i = 0; i < se.x.size(); ++i) {
       if (!std::isfinite(se.y[i])) continue;
       const std::string px = num(x.at(se.x[i], x0, x1)), py = num(y.at(se.y[i], y0, y1));
-      if (se.markers)
+      if (se.markers || finite == 1)  // a single point is drawn as a dot: a one-point path is invisible
         s << "<circle class=\"marker\" cx=\"" << px << "\" cy=\"" << py << "\" r=\"3\" fill=\"" << category_colour(k)
           << "\"/>";
       else

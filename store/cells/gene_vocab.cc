@@ -65,7 +65,10 @@ Status GeneVocab::read_medians(const std::string& path) {
   return Status::ok();
 }
 
-Status GeneVocab::read_symbols(const std::string& path) {
+namespace {
+
+Status read_symbols(const std::string& path, std::unordered_map<std::string, std::string>* ensembl_by_symbol,
+                    std::unordered_map<std::string, std::string>* symbol_by_ensembl) {
   TextLines in;
   SCCELLO_RETURN_IF_ERROR(in.open(path));
   std::string line;
@@ -73,13 +76,14 @@ Status GeneVocab::read_symbols(const std::string& path) {
     if (in.line_number() == 1) continue;
     auto f = split_fields(line, '\t');
     if (f.size() < 2 || f[0].empty()) continue;
-    ensembl_by_symbol_.emplace(f[0], f[1]);
-    symbol_by_ensembl_.emplace(f[1], f[0]);
+    ensembl_by_symbol->emplace(f[0], f[1]);
+    symbol_by_ensembl->emplace(f[1], f[0]);
   }
   return in.error();
 }
 
-Status GeneVocab::read_gencode(const std::string& path) {
+Status read_gencode(const std::string& path, std::unordered_map<std::string, std::string>* gencode_by_symbol,
+                    std::unordered_map<std::string, std::string>* symbol_by_ensembl) {
   TextLines in;
   SCCELLO_RETURN_IF_ERROR(in.open(path));
   std::string line;
@@ -87,18 +91,34 @@ Status GeneVocab::read_gencode(const std::string& path) {
     auto f = split_fields(line, ',');
     if (f.size() < 2 || f[1].empty() || !looks_like_ensembl(f[0])) continue;
     std::string id = strip_ensembl_version(f[0]);
-    gencode_by_symbol_.emplace(f[1], id);
-    symbol_by_ensembl_.emplace(id, f[1]);
+    gencode_by_symbol->emplace(f[1], id);
+    symbol_by_ensembl->emplace(id, f[1]);
   }
   return in.error();
 }
+
+}  // namespace
+
+const GeneVocab::SymbolTables& GeneVocab::symbols() const {
+  std::call_once(symbols_->once, [this] {
+    SymbolTables& t = *symbols_;
+    t.status = read_symbols(dir_ + "/gene_symbol_to_ensembl.tsv", &t.ensembl_by_symbol, &t.symbol_by_ensembl);
+    if (t.status.is_ok())
+      t.status = read_gencode(dir_ + "/genes_homo_sapiens_gencode_v48.csv.gz", &t.gencode_by_symbol, &t.symbol_by_ensembl);
+  });
+  return *symbols_;
+}
+
+Status GeneVocab::symbol_tables_status() const { return symbols().status; }
 
 Result<GeneVocab> GeneVocab::load(const std::string& dir) {
   GeneVocab v;
   SCCELLO_RETURN_IF_ERROR(v.read_tokens(dir + "/token_dictionary.tsv"));
   SCCELLO_RETURN_IF_ERROR(v.read_medians(dir + "/gene_median_dictionary.tsv"));
-  SCCELLO_RETURN_IF_ERROR(v.read_symbols(dir + "/gene_symbol_to_ensembl.tsv"));
-  SCCELLO_RETURN_IF_ERROR(v.read_gencode(dir + "/genes_homo_sapiens_gencode_v48.csv.gz"));
+  for (const char* table : {"/gene_symbol_to_ensembl.tsv", "/genes_homo_sapiens_gencode_v48.csv.gz"})
+    if (::access((dir + table).c_str(), R_OK) != 0)
+      return Status::not_found("gene vocabulary table missing: " + dir + table);
+  v.dir_ = dir;
   return v;
 }
 
@@ -130,16 +150,18 @@ int32_t GeneVocab::token_of(const std::string& ensembl_id) const {
 
 std::string GeneVocab::symbol(int32_t token) const {
   if (token < 0 || token >= size()) return "";
-  auto it = symbol_by_ensembl_.find(ids_[token]);
-  return it == symbol_by_ensembl_.end() ? "" : it->second;
+  const SymbolTables& t = symbols();
+  auto it = t.symbol_by_ensembl.find(ids_[token]);
+  return it == t.symbol_by_ensembl.end() ? "" : it->second;
 }
 
 std::string GeneVocab::to_ensembl(const std::string& var_id) const {
   if (looks_like_ensembl(var_id)) return strip_ensembl_version(var_id);
-  auto it = ensembl_by_symbol_.find(var_id);
-  if (it != ensembl_by_symbol_.end()) return it->second;
-  auto jt = gencode_by_symbol_.find(var_id);
-  return jt == gencode_by_symbol_.end() ? "" : jt->second;
+  const SymbolTables& t = symbols();
+  auto it = t.ensembl_by_symbol.find(var_id);
+  if (it != t.ensembl_by_symbol.end()) return it->second;
+  auto jt = t.gencode_by_symbol.find(var_id);
+  return jt == t.gencode_by_symbol.end() ? "" : jt->second;
 }
 
 GeneMapping GeneVocab::map(const std::string& var_id) const {

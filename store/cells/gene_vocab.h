@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,8 +28,10 @@ class GeneVocab {
   static constexpr int32_t kMask = 1;
   static constexpr int32_t kCls = 25426;
 
-  // Reads token_dictionary.tsv, gene_median_dictionary.tsv, gene_symbol_to_ensembl.tsv and
-  // genes_homo_sapiens_gencode_v48.csv.gz from `dir`. Errors name the file and line.
+  // Reads token_dictionary.tsv and gene_median_dictionary.tsv from `dir` and checks that
+  // gene_symbol_to_ensembl.tsv and genes_homo_sapiens_gencode_v48.csv.gz are there. The two
+  // symbol tables are parsed on first use only (a matrix named by Ensembl ids never needs them:
+  // they were a fifth of a small import's time). Errors name the file and line.
   static Result<GeneVocab> load(const std::string& dir);
   // The vocab folder: SCCELLO_DATA_DIR/vocab, else data/vocab found upwards from `exe_hint`
   // and the working directory. NotFound says to pass --vocab.
@@ -42,19 +46,27 @@ class GeneVocab {
   std::string to_ensembl(const std::string& var_id) const;
   // Maps one var id; duplicates are decided by the caller (VocabColumns).
   GeneMapping map(const std::string& var_id) const;
+  // Whether the symbol tables loaded (they load on first use; a failure maps symbols to nothing).
+  Status symbol_tables_status() const;
 
  private:
+  // Symbol -> Ensembl tables, parsed once on first use, shared by copies of the vocabulary.
+  struct SymbolTables {
+    std::once_flag once;
+    Status status;
+    std::unordered_map<std::string, std::string> ensembl_by_symbol;  // Geneformer table first
+    std::unordered_map<std::string, std::string> gencode_by_symbol;
+    std::unordered_map<std::string, std::string> symbol_by_ensembl;
+  };
   Status read_tokens(const std::string& path);
   Status read_medians(const std::string& path);
-  Status read_symbols(const std::string& path);
-  Status read_gencode(const std::string& path);
+  const SymbolTables& symbols() const;
 
+  std::string dir_;
   std::vector<std::string> ids_;      // by token
   std::vector<double> medians_;       // by token (0 for specials)
   std::unordered_map<std::string, int32_t> token_by_id_;
-  std::unordered_map<std::string, std::string> ensembl_by_symbol_;  // Geneformer table first
-  std::unordered_map<std::string, std::string> gencode_by_symbol_;
-  std::unordered_map<std::string, std::string> symbol_by_ensembl_;
+  std::shared_ptr<SymbolTables> symbols_ = std::make_shared<SymbolTables>();
 };
 
 // "ENSG00000141510.17" -> "ENSG00000141510"; other strings unchanged.

@@ -5,10 +5,11 @@
 // and an import touch besides the bulk of the counts (attributes, gene ids, every cell id and
 // annotation column, the first block of the matrix), and turns a child killed by a signal or
 // running past the time limit into an error naming the file. A Status the reader itself returns
-// is not reported here: the caller's own open returns the same message. Blocks the calling
+// at open comes back as that Status (read through a pipe). Blocks the calling
 // thread for the child's lifetime; POSIX (fork) only; the child never returns to the caller.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,13 +22,17 @@ namespace sccello {
 struct Hdf5GuardOptions {
   int timeout_seconds = 30;  // the child's time limit; <= 0 reads the file in-process unguarded
   int64_t rows_per_read = 65536;  // cell ids and annotation values read per call in the child
+  // Memory the child may allocate beyond what the caller already uses (RLIMIT_AS; 0 = no cap):
+  // a corrupt size field then fails inside libhdf5 instead of exhausting the machine.
+  uint64_t max_memory_bytes = uint64_t{4} << 30;
 };
 
 using CellMatrixOpener = std::function<Result<std::unique_ptr<CellMatrixReader>>()>;
 
-// OK when the child finished (whether or not the reader accepted the file) or could not be
-// started; an error ("the HDF5 library crashed/hung reading FILE: the file is damaged ...")
-// when it died by a signal or ran out of time (it is then killed).
+// OK when the child read the file, or could not be started. The reader's own error when it
+// refused the file at open (the caller need not touch the file itself then). An error ("the HDF5
+// library crashed/did not finish reading FILE: the file is damaged ...") when the child died by a
+// signal or ran out of time (it is then killed).
 Status check_hdf5_file(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options);
 
 }  // namespace sccello

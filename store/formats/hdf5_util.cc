@@ -137,14 +137,29 @@ bool is_bool_enum(hid_t dataset) {
 
 namespace {
 // Selects [first, first+count) of a 1-D dataset; returns the file space and a memory space.
+// Bytes of memory a file of this size can plausibly need per read: deflate compresses at most
+// ~1032:1, so data beyond ~1100 bytes per byte of file (plus 64 MiB of slack for fill values) is a
+// corrupt extent or type size, refused before anything is allocated for it.
+Status check_plausible_bytes(hid_t dataset, int64_t count, uint64_t element_bytes, const std::string& what) {
+  hsize_t file_size = 0;
+  Handle file(H5Iget_file_id(dataset));
+  if (!file.valid() || H5Fget_filesize(file.get(), &file_size) < 0) return Status::ok();
+  const uint64_t limit = (uint64_t{1} << 26) + static_cast<uint64_t>(file_size) * 1100;
+  if (count < 0 || element_bytes == 0 || static_cast<uint64_t>(count) <= limit / element_bytes) return Status::ok();
+  return Status::corruption(what + ": claims " + std::to_string(count) + " elements of " +
+                            std::to_string(element_bytes) + " bytes in a file of " + std::to_string(file_size) +
+                            " bytes; the file is corrupt");
+}
+
 Status select_range(hid_t dataset, int64_t first, int64_t count, Handle* file_space, Handle* mem_space,
                     const std::string& what) {
   *file_space = Handle(H5Dget_space(dataset));
   hsize_t start = first, n = count;
   int64_t len = length(dataset);
-  if (first < 0 || first + count > len)
+  if (first < 0 || count < 0 || first > len || count > len - first)
     return Status::corruption(what + ": asked for rows " + std::to_string(first) + ".." +
                               std::to_string(first + count) + " of " + std::to_string(len));
+  SCCELLO_RETURN_IF_ERROR(check_plausible_bytes(dataset, count, sizeof(std::string), what));
   if (H5Sselect_hyperslab(file_space->get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr) < 0)
     return Status::corruption(what + ": cannot select rows");
   *mem_space = Handle(H5Screate_simple(1, &n, nullptr));
@@ -154,10 +169,11 @@ Status select_range(hid_t dataset, int64_t first, int64_t count, Handle* file_sp
 template <typename T>
 Status read_numeric(hid_t dataset, hid_t mem_type, int64_t first, int64_t count, std::vector<T>* out,
                     const std::string& what) {
-  out->resize(count);
+  out->clear();
   if (count == 0) return Status::ok();
   Handle fs, ms;
   SCCELLO_RETURN_IF_ERROR(select_range(dataset, first, count, &fs, &ms, what));
+  out->resize(count);
   Handle type(H5Dget_type(dataset));
   if (H5Tget_class(type.get()) == H5T_ENUM) {  // booleans: read the base integers
     Handle base(H5Tget_super(type.get()));
@@ -194,10 +210,11 @@ Status read_int32(hid_t d, int64_t first, int64_t count, std::vector<int32_t>* o
 
 Status read_strings(hid_t dataset, int64_t first, int64_t count, std::vector<std::string>* out,
                     const std::string& what) {
-  out->assign(count, "");
+  out->clear();
   if (count == 0) return Status::ok();
   Handle fs, ms;
   SCCELLO_RETURN_IF_ERROR(select_range(dataset, first, count, &fs, &ms, what));
+  out->assign(count, "");
   Handle type(H5Dget_type(dataset));
   if (H5Tget_class(type.get()) != H5T_STRING) return Status::invalid(what + ": not a string dataset");
   Handle mem(H5Tcopy(H5T_C_S1));
@@ -213,6 +230,7 @@ Status read_strings(hid_t dataset, int64_t first, int64_t count, std::vector<std
     return Status::ok();
   }
   size_t size = H5Tget_size(type.get());
+  SCCELLO_RETURN_IF_ERROR(check_plausible_bytes(dataset, count, size, what));
   mem = Handle(H5Tcopy(type.get()));  // same size, padding and character set: no conversion
   std::vector<char> buf(size * count);
   if (H5Dread(dataset, mem.get(), ms.get(), fs.get(), H5P_DEFAULT, buf.data()) < 0)

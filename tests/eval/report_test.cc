@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 
 #include "model/eval/report.h"
@@ -123,6 +124,23 @@ TEST(Report, ErrorsNameTheFile) {
   html = render_report(r);
   ASSERT_FALSE(html.is_ok());
   EXPECT_NE(html.status().message().find("--label-column"), std::string::npos);
+}
+
+TEST(Report, CliWritesThePage) {
+  const std::string out = fixture().dir + "/cli.html";
+  int rc = -1;
+  const std::string text = run_command(std::string(SCCELLO_CLI) + " report " + fixture().dir + " --eval " +
+                                           fixture().dir + "/eval.json --embeddings " + kPbmc68k +
+                                           " --key X_pca --label-column bulk_labels --out " + out + " 2>&1",
+                                       &rc);
+  ASSERT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("report written to " + out), std::string::npos) << text;
+  std::ifstream in(out);
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(count(html, "<circle "), 5u + 700u);
+  const std::string bad = run_command(std::string(SCCELLO_CLI) + " report --out " + out + " 2>&1", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(bad.find("nothing to report"), std::string::npos) << bad;
 }
 
 std::string find_chromium() {

@@ -12,6 +12,7 @@
 #include "model/inference.h"
 #include "model/markers.h"
 #include "model/train_eval.h"
+#include "store/cells/gene_vocab.h"
 
 namespace sccello {
 namespace {

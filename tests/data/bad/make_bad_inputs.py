@@ -5,10 +5,11 @@ Each file is minimised to show one defect (3 cells x 3 genes unless the defect n
 cases.tsv says which command runs on it and which words the error must contain. Needs Debian's
 python3-h5py and python3-numpy (`apt-get install python3-h5py`); run from anywhere:
     /usr/bin/python3 tests/data/bad/make_bad_inputs.py
-Not written here: h5ad_libhdf5_crash.h5ad (libhdf5 1.10.8 segfaults in H5HG_read on its damaged
-global heap) and h5ad_libhdf5_hang.h5ad (H5Aread spins in H5T_convert), kept as scripts/fuzz.sh
-found them (build-fuzz/crash-604dc32a..., timeout-a8c39444...); the CLI's forked HDF5 check
-(store/formats/hdf5_guard.h) refuses both.
+Not written here, kept as scripts/fuzz.sh found them: h5ad_libhdf5_crash.h5ad (libhdf5 1.10.8
+segfaults in H5HG_read on its damaged global heap), h5ad_libhdf5_hang.h5ad (H5Aread spins in
+H5T_convert), h5ad_libhdf5_oom.h5ad (libhdf5 allocates > 4 GB from a corrupt size): the CLI's
+forked HDF5 check (store/formats/hdf5_guard.h) contains all three; tenx_h5_huge_extent.h5 (an
+extent of 2^40 barcodes, refused before allocating by hdf5_util's read bound).
 """
 import os
 import sqlite3
