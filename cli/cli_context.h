@@ -61,6 +61,9 @@ struct CliContext {
   Result<std::unique_ptr<Store>> open_store_for_cache(bool* fell_back = nullptr) const;
 };
 
+// A comma-separated option value as its items, empty items dropped ("a,,b" -> {a, b}).
+std::vector<std::string> split_list(const std::string& s);
+
 // The gene vocabulary from `dir`, or located like `cells import` does when dir is "".
 Result<GeneVocab> load_vocab(const std::string& dir);
 

@@ -16,27 +16,18 @@
 namespace sccello {
 namespace {
 
-std::string fmt(double v, const char* spec = "%.4f") {
-  if (std::isnan(v)) return "nan";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, spec, v);
-  return buf;
-}
-
-nlohmann::json number(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
-
 struct ClusteringArgs {
   eval::ClusteringRequest request;
   std::string baseline, knn = "exact", dump_dir;
 };
 
 nlohmann::json scores_json(const eval::ClusteringScores& s) {
-  nlohmann::json j = {{"nmi", number(s.nmi)}, {"ari", number(s.ari)}, {"asw_label", number(s.asw_label)},
-                      {"avg_bio", number(s.avg_bio)}};
+  nlohmann::json j = {{"nmi", json_number(s.nmi)}, {"ari", json_number(s.ari)}, {"asw_label", json_number(s.asw_label)},
+                      {"avg_bio", json_number(s.avg_bio)}};
   if (s.has_batch) {
-    j["asw_batch"] = number(s.asw_batch);
-    j["graph_conn"] = number(s.graph_conn);
-    j["avg_batch"] = number(s.avg_batch);
+    j["asw_batch"] = json_number(s.asw_batch);
+    j["graph_conn"] = json_number(s.graph_conn);
+    j["avg_batch"] = json_number(s.avg_batch);
   }
   j["best_resolution"] = s.best_resolution;
   j["n_clusters"] = s.n_clusters;
@@ -46,11 +37,11 @@ nlohmann::json scores_json(const eval::ClusteringScores& s) {
 }
 
 void add_scores_row(Table* t, const std::string& name, const eval::ClusteringScores& s) {
-  std::vector<std::string> row{name, fmt(s.nmi), fmt(s.ari), fmt(s.asw_label), fmt(s.avg_bio)};
+  std::vector<std::string> row{name, format_number(s.nmi), format_number(s.ari), format_number(s.asw_label), format_number(s.avg_bio)};
   if (s.has_batch) {
-    for (double v : {s.asw_batch, s.graph_conn, s.avg_batch}) row.push_back(fmt(v));
+    for (double v : {s.asw_batch, s.graph_conn, s.avg_batch}) row.push_back(format_number(v));
   }
-  for (std::string v : {fmt(s.best_resolution, "%.1f"), std::to_string(s.n_clusters), std::to_string(s.n_cells)})
+  for (std::string v : {format_number(s.best_resolution, "%.1f"), std::to_string(s.n_clusters), std::to_string(s.n_cells)})
     row.push_back(v);
   t->add_row(std::move(row));
 }
@@ -72,9 +63,9 @@ void print_clustering(const CliContext& ctx, const eval::ClusteringReport& r) {
   print_table(t, ctx.format(), std::cout);
   if (ctx.format() == OutputFormat::kText)
     std::cout << r.cells_total << " cells; " << r.cells_unlabelled << " without a label excluded; "
-              << "model scored in " << fmt(r.model.seconds, "%.1f") << " s"
+              << "model scored in " << format_number(r.model.seconds, "%.1f") << " s"
               << (r.pca ? ", PCA baseline (" + std::to_string(r.pca_detail.hvg.size()) + " HVGs, " +
-                              std::to_string(r.pca_detail.components) + " PCs) in " + fmt(r.pca->seconds, "%.1f") + " s"
+                              std::to_string(r.pca_detail.components) + " PCs) in " + format_number(r.pca->seconds, "%.1f") + " s"
                         : std::string())
               << "\n";
 }
@@ -115,14 +106,6 @@ void add_clustering(CLI::App* group, CliContext& ctx) {
   cmd->callback([&ctx, a] { ctx.action = [&ctx, a] { return run_clustering(ctx, *a); }; });
 }
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 struct NovelArgs {
   eval::NovelRequest request;
   std::string held_out;
@@ -143,8 +126,8 @@ void print_novel(const CliContext& ctx, const eval::NovelReport& r) {
   }
   Table t{{"fraction", "candidates", "accuracy", "accuracy_sd", "macro_f1", "macro_f1_sd"}, {}};
   for (const auto& s : r.scores)
-    t.add_row({fmt(s.fraction, "%.2f"), std::to_string(s.candidates), fmt(s.accuracy), fmt(s.accuracy_sd),
-               fmt(s.macro_f1), fmt(s.macro_f1_sd)});
+    t.add_row({format_number(s.fraction, "%.2f"), std::to_string(s.candidates), format_number(s.accuracy), format_number(s.accuracy_sd),
+               format_number(s.macro_f1), format_number(s.macro_f1_sd)});
   print_table(t, ctx.format(), std::cout);
   if (ctx.format() == OutputFormat::kText)
     std::cout << r.seen.size() << " seen types from " << r.reference_cells << " reference cells; " << r.unseen.size()
@@ -153,7 +136,7 @@ void print_novel(const CliContext& ctx, const eval::NovelReport& r) {
 }
 
 int run_novel(const CliContext& ctx, NovelArgs& a) {
-  a.request.held_out = split_commas(a.held_out);
+  a.request.held_out = split_list(a.held_out);
   if (!std::filesystem::exists(ctx.store_path))
     return report_error(Status::not_found("no store at " + ctx.store_path +
                                           ": import a release first (`sccello ontology import FILE --store PATH`)"));

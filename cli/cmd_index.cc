@@ -15,20 +15,6 @@
 namespace sccello {
 namespace {
 
-std::vector<std::string> split_csv(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
-  return buf;
-}
-
 int run_list(CliContext& ctx) {
   auto store = ctx.open_store(false);
   if (!store) return report_error(store.status());
@@ -43,7 +29,7 @@ int run_list(CliContext& ctx) {
                i.model.release, i.metric, vector_type_name(i.vector_type),
                "M=" + std::to_string(i.hnsw.m) + ",efc=" + std::to_string(i.hnsw.ef_construction) +
                    ",ef=" + std::to_string(i.hnsw.ef_search),
-               std::to_string(i.file_bytes), i.rows ? fixed(double(i.file_bytes) / double(i.rows), 0) : "0"});
+               std::to_string(i.file_bytes), i.rows ? format_number(double(i.file_bytes) / double(i.rows), "%.0f") : "0"});
   }
   print_table(t, ctx.format(), std::cout);
   return 0;
@@ -104,11 +90,11 @@ QueryOptions query_options(const QueryArgs& a) {
   o.exact = a.exact;
   o.ef = a.ef;
   o.exclude_self = a.exclude_self;
-  o.filters.under = split_csv(a.under);
-  o.filters.not_under = split_csv(a.not_under);
-  o.filters.datasets = split_csv(a.dataset);
-  o.filters.donors = split_csv(a.donor);
-  o.filters.tissues = split_csv(a.tissue);
+  o.filters.under = split_list(a.under);
+  o.filters.not_under = split_list(a.not_under);
+  o.filters.datasets = split_list(a.dataset);
+  o.filters.donors = split_list(a.donor);
+  o.filters.tissues = split_list(a.tissue);
   return o;
 }
 
@@ -149,7 +135,7 @@ void print_results(const std::vector<QueryResult>& results, OutputFormat format)
     for (const auto& h : r.hits) {
       std::vector<std::string> row;
       if (many) row.push_back(r.query);
-      for (std::string v : {std::to_string(h.rank), h.cell->dataset, h.cell->cell_id, fixed(h.similarity, 4), h.term_id,
+      for (std::string v : {std::to_string(h.rank), h.cell->dataset, h.cell->cell_id, format_number(h.similarity), h.term_id,
                             h.term_name, h.cell->donor, h.cell->tissue, relation_text(h),
                             h.level > 0 ? std::to_string(h.level) : std::string()})
         row.push_back(v);
@@ -189,7 +175,7 @@ Result<std::vector<QueryResult>> run_new_cells(CliContext& ctx, const QueryArgs&
                            index.info().name + "' was built with model " + index.info().model.id +
                            ": pass --checkpoint with the index's checkpoint");
   std::fprintf(stderr, "%s: %s\n", a.h5ad.c_str(), cells.gene_mapping.c_str());
-  std::vector<std::string> wanted = split_csv(a.cells);
+  std::vector<std::string> wanted = split_list(a.cells);
   std::vector<float> rows;
   std::vector<std::string> names, terms;
   const size_t dims = static_cast<size_t>(index.info().model.dims);

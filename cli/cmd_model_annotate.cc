@@ -14,19 +14,6 @@ struct AnnotateArgs {
   std::string reference_datasets, reference_under, reference_not_under;
 };
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    const size_t comma = s.find(',', start);
-    const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!item.empty()) out.push_back(item);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 int run(CliContext& ctx, AnnotateArgs& a) {
   AnnotateRequest& r = a.request;
   r.threads = ctx.threads;

@@ -15,14 +15,6 @@
 namespace sccello {
 namespace {
 
-std::vector<std::string> split_datasets(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 int run_index_build(CliContext& ctx, const IndexBuildArgs& a) {
   auto store = ctx.open_store(true);
   if (!store) return report_error(store.status());
@@ -39,7 +31,7 @@ int run_index_build(CliContext& ctx, const IndexBuildArgs& a) {
   if (!model) return report_error(model.status());
   IndexBuildOptions o;
   o.name = a.name;
-  o.datasets = split_datasets(a.datasets);
+  o.datasets = split_list(a.datasets);
   auto type = parse_vector_type(a.vector_type);
   if (!type) return report_error(type.status());
   o.vector_type = *type;

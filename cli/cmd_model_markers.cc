@@ -15,15 +15,6 @@
 namespace sccello {
 namespace {
 
-std::string fmt(double v, const char* spec = "%.4f") {
-  if (std::isnan(v)) return "nan";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, spec, v);
-  return buf;
-}
-
-nlohmann::json number(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
-
 struct MarkerArgs {
   MarkerRequest request;
   std::string cell;  // DATASET/ID
@@ -33,10 +24,10 @@ nlohmann::json report_json(const MarkerReport& r) {
   nlohmann::json types = nlohmann::json::array(), cells = nlohmann::json::array(), top = nlohmann::json::array();
   for (const auto& t : r.types)
     types.push_back({{"term_id", t.term_id}, {"name", t.name}, {"cells", t.cells}, {"scored_cells", t.scored_cells},
-                     {"mean_auroc", number(t.mean_auroc)}, {"has_markers", t.has_markers}});
+                     {"mean_auroc", json_number(t.mean_auroc)}, {"has_markers", t.has_markers}});
   for (const auto& c : r.cells)
     cells.push_back({{"cell_id", c.cell_id}, {"term_id", c.term_id}, {"genes", c.genes}, {"markers", c.markers},
-                     {"auroc", number(c.auroc)}});
+                     {"auroc", json_number(c.auroc)}});
   for (const auto& g : r.top)
     top.push_back({{"gene_id", g.gene_id}, {"symbol", g.symbol}, {"score", g.score}, {"cells", g.cells},
                    {"marker", g.marker}});
@@ -52,13 +43,13 @@ void print_report(const CliContext& ctx, const MarkerReport& r) {
   Table types{{"term_id", "name", "cells", "scored_cells", "mean_auroc"}, {}};
   for (const auto& t : r.types)
     types.add_row({t.term_id, t.name, std::to_string(t.cells), std::to_string(t.scored_cells),
-                   t.has_markers ? fmt(t.mean_auroc) : "no markers"});
+                   t.has_markers ? format_number(t.mean_auroc) : "no markers"});
   print_table(types, ctx.format(), std::cout);
   if (!r.top.empty()) {
     if (ctx.format() == OutputFormat::kText) std::cout << "\ngenes whose deletion moves the embedding most:\n";
     Table genes{{"rank", "symbol", "gene_id", "score", "cells", "marker"}, {}};
     for (size_t i = 0; i < r.top.size(); ++i)
-      genes.add_row({std::to_string(i + 1), r.top[i].symbol, r.top[i].gene_id, fmt(r.top[i].score, "%.5f"),
+      genes.add_row({std::to_string(i + 1), r.top[i].symbol, r.top[i].gene_id, format_number(r.top[i].score, "%.5f"),
                      std::to_string(r.top[i].cells), r.top[i].marker ? "yes" : ""});
     print_table(genes, ctx.format(), std::cout);
   }

@@ -24,14 +24,6 @@ struct TrainArgs {
   TrainEvalOptions eval;  // --eval-every/--eval-data/--eval-label-column/--eval-cells
 };
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 // "mgp=1,intra=0.5,..." -> weights.
 Status apply_weights(const std::string& spec, LossConfig* l) {
   for (const std::string& item : split_list(spec)) {

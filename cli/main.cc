@@ -1,6 +1,7 @@
 // sccello: the command-line entry point. Parses global options, lets each command family
 // register its subcommands, runs the chosen action. Exit status: 0 ok, 1 error, 2 usage.
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "cli/cli_context.h"
@@ -23,6 +24,14 @@ Result<std::unique_ptr<Store>> CliContext::open_store_for_cache(bool* fell_back)
   if (store.is_ok() || store.status().code() != Status::Code::kBusy) return store;
   if (fell_back) *fell_back = true;
   return open_store(false);
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
 }
 
 int report_error(const Status& status) {

@@ -1,5 +1,9 @@
 #include "cli/table.h"
 
+#include <cstdio>
+
+#include <cmath>
+
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
@@ -63,5 +67,14 @@ void print_table(const Table& table, OutputFormat format, std::ostream& out) {
     case OutputFormat::kText: print_text(table, out); break;
   }
 }
+
+std::string format_number(double v, const char* spec) {
+  if (std::isnan(v)) return "nan";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, spec, v);
+  return buf;
+}
+
+nlohmann::json json_number(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
 
 }  // namespace sccello

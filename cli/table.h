@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/cli_context.h"
 
 namespace sccello {
@@ -18,5 +20,10 @@ struct Table {
 };
 
 void print_table(const Table& table, OutputFormat format, std::ostream& out);
+
+// A number printed with a printf spec ("%.4f" by default); NaN prints as "nan".
+std::string format_number(double v, const char* spec = "%.4f");
+// A number for JSON output; NaN becomes null (JSON has no NaN).
+nlohmann::json json_number(double v);
 
 }  // namespace sccello

@@ -15,6 +15,7 @@
 #include "store/formats/anndata_extend.h"
 #include "store/kv_store.h"
 #include "store/store.h"
+#include "store/text_lines.h"
 
 namespace sccello {
 
@@ -24,10 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 struct QueryCells {
   std::vector<std::vector<int32_t>> tokens;

@@ -20,6 +20,7 @@
 #include "store/cells/gene_vocab.h"
 #include "store/release_store.h"
 #include "store/store.h"
+#include "store/text_lines.h"
 
 namespace sccello {
 
@@ -135,9 +136,8 @@ Status check_numbers(const EmbedRequest& request) {
 Result<EmbedSummary> run_embed(Store* store, const EmbedRequest& request) {
   SCCELLO_RETURN_IF_ERROR(check_numbers(request));
   if (request.dataset.empty() == request.h5ad.empty()) return Status::invalid("give one of --dataset NAME or --h5ad FILE");
-  const bool tsv = request.out.size() >= 4 && request.out.substr(request.out.size() - 4) == ".tsv";
-  const bool h5ad = request.out.size() >= 5 && request.out.substr(request.out.size() - 5) == ".h5ad";
-  const bool npy = request.out.size() >= 4 && request.out.substr(request.out.size() - 4) == ".npy";
+  const bool tsv = ends_with(request.out, ".tsv"), h5ad = ends_with(request.out, ".h5ad"),
+             npy = ends_with(request.out, ".npy");
   if (!tsv && !h5ad && !npy) return Status::invalid("--out must end in .h5ad, .tsv or .npy: " + request.out);
   if (!request.dataset.empty() && !store) return Status::invalid("--dataset needs a store (--store PATH)");
   at::set_num_threads(std::max(1, request.threads));
