@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -33,21 +34,30 @@ float projection(int32_t token, int64_t d) {
   return (x & 1) ? 1.0f : -1.0f;
 }
 
+template <typename T>
+T or_die(Result<T> r, const char* what) {
+  if (!r.is_ok()) {
+    std::fprintf(stderr, "search_bench: %s: %s\n", what, r.status().message().c_str());
+    std::exit(1);
+  }
+  return std::move(r).value();
+}
+
 std::vector<float> real_cells() {
   namespace fs = std::filesystem;
   const std::string dir = (fs::temp_directory_path() / ("sccello_search_bench_" + std::to_string(::getpid()))).string();
   fs::remove_all(dir);
   StoreOptions so;
   so.path = dir;
-  auto store = Store::open(so).value();
-  GeneVocab vocab = GeneVocab::load(std::string(SCCELLO_DATA_DIR) + "/vocab").value();
+  auto store = or_die(Store::open(so), "store");
+  GeneVocab vocab = or_die(GeneVocab::load(std::string(SCCELLO_DATA_DIR) + "/vocab"), "vocabulary");
   std::vector<float> out;
   for (auto [file, name] : {std::pair{"/cells/pbmc3k_seurat/pbmc3k_seurat.h5ad", "a"},
                             std::pair{"/cells/pbmc4k_soupx/pbmc4k_soupx.h5ad", "b"}}) {
     CellImportOptions o;
     o.dataset = name;
     o.tokenizer.max_len = 256;
-    import_cells(*store, vocab, std::string(SCCELLO_DATA_DIR) + file, o).value();
+    or_die(import_cells(*store, vocab, std::string(SCCELLO_DATA_DIR) + file, o), "import");
     Corpus(*store).for_each(name, [&](int64_t, const CellRecord& c) {
       std::vector<float> v(kDims, 0.0f);
       for (size_t i = 1; i < c.tokens.size(); ++i)
@@ -77,6 +87,7 @@ Fixture& fixture() {
     f.rows = env ? std::atoll(env) : 1000000;
     std::vector<float> cells = real_cells();
     const int64_t n_real = static_cast<int64_t>(cells.size()) / kDims;
+    std::fprintf(stderr, "search_bench: %lld real cells\n", (long long)n_real);
     std::mt19937_64 rng(237);
     std::normal_distribution<float> noise(0.0f, 0.02f);
     f.base.resize(static_cast<size_t>(f.rows * kDims));
@@ -92,6 +103,7 @@ Fixture& fixture() {
     HnswParams params;
     f.index = std::make_unique<VectorIndex>(kDims, params);
     auto t0 = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "search_bench: building the index of %lld rows\n", (long long)f.rows);
     f.index->add(f.base.data(), f.rows, static_cast<int>(std::thread::hardware_concurrency())).is_ok();
     f.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::string file = (std::filesystem::temp_directory_path() / "sccello_search_bench.hnsw").string();
@@ -101,7 +113,8 @@ Fixture& fixture() {
     t0 = std::chrono::steady_clock::now();
     for (int64_t q = 0; q < kQueries; ++q) {
       std::set<int64_t> t;
-      for (const auto& n : exact_knn(f.base.data(), f.rows, kDims, f.queries.data() + q * kDims, 1, 10)[0]) t.insert(n.row);
+      const auto nearest = exact_knn(f.base.data(), f.rows, kDims, f.queries.data() + q * kDims, 1, 10);
+      for (const auto& n : nearest[0]) t.insert(n.row);
       f.truth.push_back(t);
     }
     f.exact_seconds_per_query = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / kQueries;

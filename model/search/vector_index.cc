@@ -138,7 +138,14 @@ Status VectorIndex::add(const float* rows, int64_t count, int threads, const std
     } else {
       hnsw_->resizeIndex(first + static_cast<size_t>(count));
     }
-    std::atomic<int64_t> next{0}, done{0};
+    // The first point of an empty graph becomes its entry point: hnswlib does not make that
+    // step safe against concurrent inserts, so it goes in alone before the workers start.
+    int64_t start = 0;
+    if (first == 0 && count > 0) {
+      hnsw_->addPoint(rows, 0);
+      start = 1;
+    }
+    std::atomic<int64_t> next{start}, done{start};
     std::mutex progress_mu;
     auto worker = [&] {
       for (int64_t i; (i = next.fetch_add(1)) < count;) {

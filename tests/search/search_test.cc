@@ -132,6 +132,28 @@ TEST_P(SearchTest, AnnMatchesExactAndLoopedOracle) {
   EXPECT_GE(recall, 0.98) << "recall@10 over " << queries << " queries";
 }
 
+TEST_P(SearchTest, ConcurrentBuildKeepsRecall) {
+  CountingEmbedder embed;
+  {
+    auto o = options("threads", {"pbmc3k", "pbmc4k"});
+    o.threads = 2;
+    ASSERT_TRUE(build_index(*open(false), test_model(), embed.fn(), o).is_ok());
+  }
+  auto store = open(true);
+  auto index = CellIndex::open(*store, "threads").value();
+  const std::vector<float>& m = *index->matrix().value();
+  const int64_t rows = index->info().rows;
+  double found = 0;
+  int queries = 0;
+  for (int64_t q = 0; q < rows; q += 17, ++queries) {
+    std::set<int64_t> truth;
+    const auto exact = exact_knn(m.data(), rows, kDims, m.data() + q * kDims, 1, 10);
+    for (const auto& n : exact[0]) truth.insert(n.row);
+    for (const auto& n : index->vectors().search(m.data() + q * kDims, 10, 64)) found += truth.count(n.row);
+  }
+  EXPECT_GE(found / (10.0 * queries), 0.98);
+}
+
 TEST_P(SearchTest, CellFindsItselfFirstAndFiltersUseTheClosure) {
   CountingEmbedder embed;
   { ASSERT_TRUE(build_index(*open(false), test_model(), embed.fn(), options("pbmc", {"pbmc3k"})).is_ok()); }
