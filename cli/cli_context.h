@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "graph/status.h"
+#include "model/search/new_cells.h"
 #include "store/cells/cell_import.h"
 #include "store/store.h"
 
@@ -16,28 +17,12 @@ namespace sccello {
 
 enum class OutputFormat { kText, kTsv, kJson };
 
-// New cells from a file, embedded by a checkpoint, with the model's predicted term per cell.
-struct EmbeddedCells {
-  std::vector<std::string> ids, labels, terms;  // terms: the file's own CL ids when it has them
-  std::vector<float> embeddings;                // rows x dims
-  std::vector<std::string> predicted;           // the model's top prototype term per cell
-  std::string model_id, gene_mapping;
-  double gene_share = 0;
-};
-struct NewCellsRequest {
-  std::string checkpoint, file;
-  CellImportOptions import;
-  double min_gene_share = 0.2;
-  bool bf16 = false;
-  int64_t batch_size = 32;
-};
 // `index build` / `index add` arguments (cmd_index.cc parses them; sccello-model runs them).
 struct IndexBuildArgs {
   std::string name = "default", checkpoint, datasets, vector_type = "float32";
   int64_t m = 16, ef_construction = 200, ef_search = 64, batch_size = 32;
   bool replace = false, bf16 = false, add = false;
 };
-using NewCellEmbedder = std::function<Result<EmbeddedCells>(const NewCellsRequest&, int threads)>;
 
 struct CliContext {
   std::string store_path = default_store_path();
@@ -82,6 +67,7 @@ void add_index_commands(CLI::App& app, CliContext& ctx);   // index list|drop, q
 void add_model_commands(CLI::App& app, CliContext& ctx);  // train, embed, ... (cmd_model_*.cc)
 void add_model_index_hooks(CliContext& ctx);               // index build/add, query --h5ad
 void add_annotate_command(CLI::App& app, CliContext& ctx);  // annotate (cmd_model_annotate.cc)
+void add_serve_command(CLI::App& app, CliContext& ctx);     // serve (cmd_model_serve.cc)
 #endif
 
 }  // namespace sccello

@@ -142,23 +142,11 @@ int run_by_term(CliContext& ctx, const ByTermArgs& a) {
   return 0;
 }
 
-// CELL is a position 0..n-1 or a cell id.
-Result<int64_t> find_cell(const Corpus& corpus, const std::string& dataset, const std::string& cell) {
-  SCCELLO_ASSIGN_OR_RETURN(auto rows, corpus.summaries(dataset));
-  for (size_t i = 0; i < rows.size(); ++i)
-    if (rows[i].cell_id == cell) return static_cast<int64_t>(i);
-  char* end = nullptr;
-  long long i = std::strtoll(cell.c_str(), &end, 10);
-  if (!cell.empty() && *end == '\0' && i >= 0 && i < static_cast<long long>(rows.size())) return i;
-  return Status::not_found("dataset '" + dataset + "' has no cell '" + cell + "' (give a cell id or a position 0.." +
-                           std::to_string(rows.size() - 1) + ")");
-}
-
 int run_show(CliContext& ctx, const std::string& dataset, const std::string& cell, int top, const std::string& vocab_dir) {
   auto store = ctx.open_store(false);
   if (!store) return report_error(store.status());
   Corpus corpus(**store);
-  auto index = find_cell(corpus, dataset, cell);
+  auto index = corpus.find_cell(dataset, cell);
   if (!index) return report_error(index.status());
   auto rec = corpus.cell(dataset, *index);
   if (!rec) return report_error(rec.status());

@@ -11,6 +11,7 @@
 #include "cli/table.h"
 #include "model/search/cell_index.h"
 #include "model/search/cell_search.h"
+#include "model/search/query_json.h"
 
 namespace sccello {
 namespace {
@@ -103,25 +104,10 @@ std::string relation_text(const QueryHit& h) {
   return "related via " + h.lca_id + " at distance " + std::to_string(h.distance);
 }
 
-nlohmann::json result_json(const QueryResult& r) {
-  nlohmann::json hits = nlohmann::json::array();
-  for (const auto& h : r.hits)
-    hits.push_back({{"rank", h.rank}, {"dataset", h.cell->dataset}, {"cell_id", h.cell->cell_id},
-                    {"similarity", h.similarity}, {"term_id", h.term_id}, {"name", h.term_name},
-                    {"donor", h.cell->donor}, {"tissue", h.cell->tissue}, {"relation", h.relation},
-                    {"lca_id", h.lca_id}, {"distance", h.distance}, {"level", h.level}});
-  nlohmann::json summary = nlohmann::json::array();
-  for (const auto& c : r.summary)
-    summary.push_back({{"term_id", c.term_id}, {"name", c.name}, {"hits", c.direct}, {"rolled_up", c.rolled}});
-  return {{"query", r.query}, {"query_term", r.query_term}, {"query_term_name", r.query_term_name},
-          {"hits", hits}, {"summary", summary}, {"hits_lca", r.hits_lca}, {"hits_lca_name", r.hits_lca_name},
-          {"exact_fallback", r.used_exact}};
-}
-
 void print_results(const std::vector<QueryResult>& results, OutputFormat format) {
   if (format == OutputFormat::kJson) {
     nlohmann::json all = nlohmann::json::array();
-    for (const auto& r : results) all.push_back(result_json(r));
+    for (const auto& r : results) all.push_back(query_result_json(r));
     std::cout << (results.size() == 1 ? all[0] : all).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
     return;

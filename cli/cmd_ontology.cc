@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/ontology_cli.h"
+#include "graph/term_lookup.h"
 #include "store/store.h"
 
 namespace sccello {
@@ -18,22 +19,6 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
 int print(const CliContext& ctx, const Table& table) {
   print_table(table, ctx.format(), std::cout);
   return 0;
-}
-
-std::string normalize_term_id(const std::string& id) {
-  std::string out = id;
-  size_t sep = out.find_first_of(":_");
-  if (sep == std::string::npos) return out;
-  out[sep] = ':';
-  std::transform(out.begin(), out.begin() + sep, out.begin(), ::toupper);
-  return out;
-}
-
-const Term* find_release_term(const OntologyRelease& release, const std::string& id) {
-  for (const Term& t : release.terms) {
-    if (t.id == id) return &t;
-  }
-  return nullptr;
 }
 
 Result<OntologyRelease> load_release(const CliContext& ctx, const std::string& name) {
@@ -54,17 +39,7 @@ Result<LoadedRelease> load_release_graph(const CliContext& ctx, const std::strin
 }
 
 Result<TermIndex> find_graph_term(const LoadedRelease& loaded, const std::string& raw) {
-  std::string id = normalize_term_id(raw);
-  if (auto t = loaded.graph->index_of(id)) return *t;
-  const std::string& rel = loaded.release.info.name;
-  if (const Term* t = find_release_term(loaded.release, id)) {
-    if (t->obsolete)
-      return Status::invalid("term " + id + " is obsolete in release " + rel +
-                             (t->replaced_by.empty() ? "" : " (replaced by " + join(t->replaced_by, ", ") + ")") +
-                             "; see `sccello ontology migrate " + id + "`");
-    return Status::invalid("term " + id + " is not part of the graph (check --prefix)");
-  }
-  return Status::not_found("unknown term '" + raw + "' in release " + rel + "; try `sccello ontology search`");
+  return sccello::find_graph_term(loaded.release, *loaded.graph, raw);
 }
 
 namespace {
@@ -113,10 +88,7 @@ int run_show(const CliContext& ctx, const std::string& raw) {
   std::string id = normalize_term_id(raw);
   const Term* term = find_release_term(*release, id);
   if (!term) return report_error(Status::not_found("unknown term '" + raw + "' in release " + release->info.name));
-  std::vector<std::string> parents, synonyms;
-  for (const Edge& e : release->edges) {
-    if (e.child == id) parents.push_back(e.relation + " " + e.parent);
-  }
+  std::vector<std::string> parents = term_parent_edges(*release, id), synonyms;
   for (const Synonym& s : term->synonyms) synonyms.push_back(s.scope.empty() ? s.text : s.text + " (" + s.scope + ")");
   Table t{{"term_id", "name", "release", "obsolete", "replaced_by", "consider", "parents", "synonyms", "definition"}, {}};
   t.add_row({term->id, term->name, release->info.name, term->obsolete ? "true" : "false", join(term->replaced_by, "; "),
@@ -124,45 +96,12 @@ int run_show(const CliContext& ctx, const std::string& raw) {
   return print(ctx, t);
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-// Rank of a match: 0 exact name, 1 exact synonym, 2 name prefix, 3 name substring,
-// 4 synonym substring; -1 none.
-int match_rank(const Term& t, const std::string& needle, std::string* matched) {
-  std::string name = lower(t.name);
-  *matched = t.name;
-  if (name == needle) return 0;
-  const Synonym* partial = nullptr;
-  for (const Synonym& s : t.synonyms) {
-    std::string text = lower(s.text);
-    if (text == needle) { *matched = s.text; return 1; }
-    if (!partial && text.find(needle) != std::string::npos) partial = &s;
-  }
-  size_t at = name.find(needle);
-  if (at != std::string::npos) return at == 0 ? 2 : 3;
-  if (partial) { *matched = partial->text; return 4; }
-  return -1;
-}
-
 int run_search(const CliContext& ctx, const std::string& text, bool include_obsolete) {
   Result<OntologyRelease> release = load_release(ctx, ctx.release);
   if (!release.is_ok()) return report_error(release.status());
-  std::string needle = lower(text);
-  struct Hit { int rank; const Term* term; std::string matched; };
-  std::vector<Hit> hits;
-  for (const Term& t : release->terms) {
-    std::string matched;
-    int rank = match_rank(t, needle, &matched);
-    if (rank >= 0 && (include_obsolete || !t.obsolete)) hits.push_back({rank, &t, matched});
-  }
-  std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-    return a.rank != b.rank ? a.rank < b.rank : a.term->id < b.term->id;
-  });
   Table t{{"term_id", "name", "matched", "obsolete"}, {}};
-  for (const Hit& h : hits) t.add_row({h.term->id, h.term->name, h.matched, h.term->obsolete ? "true" : "false"});
+  for (const TermMatch& h : search_terms(*release, text, include_obsolete))
+    t.add_row({h.term->id, h.term->name, h.matched, h.term->obsolete ? "true" : "false"});
   return print(ctx, t);
 }
 

@@ -13,6 +13,7 @@
 #include "cli/cli_context.h"
 #include "cli/table.h"
 #include "plugins/row_provider.h"
+#include "plugins/target_queries.h"
 #include "plugins/target_registry.h"
 #include "store/formats/npy.h"
 #include "store/release_store.h"
@@ -77,14 +78,6 @@ std::string fmt(double v) {
   return std::string(buf, r.ptr);
 }
 
-const RowTargetProvider* as_rows(const TargetProvider& p) { return dynamic_cast<const RowTargetProvider*>(&p); }
-
-std::string term_name(const TargetProvider& p, LabelIndex l) {
-  const RowTargetProvider* rows = as_rows(p);
-  if (!rows || rows->label_terms()[l] < 0) return "";
-  return rows->isa_graph().term(static_cast<TermIndex>(rows->label_terms()[l])).name;
-}
-
 int run_list(const CliContext& ctx, const TargetArgs& args) {
   if (Status s = load_plugins(args); !s) return report_error(s);
   Table t{{"name", "version", "params", "origin", "description"}, {}};
@@ -101,14 +94,11 @@ int run_show(const CliContext& ctx, const TargetArgs& args, const std::string& a
   auto bound = bind(ctx, args, {a, b});
   if (!bound) return report_error(bound.status());
   const TargetProvider& p = *bound->provider;
-  auto raw = p.raw_row_f64(0);
-  auto lv = p.levels({0, 1});
-  auto anc = p.ancestor_mask({0, 1});
-  if (!raw) return report_error(raw.status());
-  if (!lv) return report_error(lv.status());
+  auto pair = pair_target(p);
+  if (!pair) return report_error(pair.status());
   Table t{{"term_a", "name_a", "term_b", "name_b", "raw", "level", "ancestor", "target"}, {}};
-  t.add_row({a, term_name(p, 0), b, term_name(p, 1), fmt((*raw)[1]), std::to_string((*lv)[1]),
-             std::to_string((*anc)[1]), p.describe()});
+  t.add_row({a, provider_term_name(p, 0), b, provider_term_name(p, 1), fmt(pair->raw), std::to_string(pair->level),
+             std::to_string(pair->ancestor ? 1 : 0), p.describe()});
   print_table(t, ctx.format(), std::cout);
   return 0;
 }
@@ -116,29 +106,13 @@ int run_show(const CliContext& ctx, const TargetArgs& args, const std::string& a
 int run_row(const CliContext& ctx, const TargetArgs& args, const std::string& term, int top) {
   auto bound = bind(ctx, args, {});
   if (!bound) return report_error(bound.status());
-  const TargetProvider& p = *bound->provider;
-  LabelIndex l = p.label_of(term);
-  if (l < 0) {
-    return report_error(Status::not_found(term + " is not a node of the " + p.describe() +
-                                          " graph (absent, obsolete, or without edges): see `sccello ontology show " + term + "`"));
-  }
-  auto raw = p.raw_row_f64(l);
-  if (!raw) return report_error(raw.status());
-  std::vector<LabelIndex> order(raw->size());
-  std::iota(order.begin(), order.end(), 0);
-  const size_t k = std::min<size_t>(top, order.size());
-  std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                    [&](LabelIndex x, LabelIndex y) { return (*raw)[x] > (*raw)[y] || ((*raw)[x] == (*raw)[y] && x < y); });
-  order.resize(k);
-  std::vector<LabelIndex> pair_labels = order;
-  pair_labels.insert(pair_labels.begin(), l);
-  auto lv = p.levels(pair_labels);
-  auto anc = p.ancestor_mask(pair_labels);
-  if (!lv) return report_error(lv.status());
+  auto similar = most_similar_terms(*bound->provider, term, top);
+  if (!similar) return report_error(similar.status());
   Table t{{"rank", "term_id", "name", "raw", "level", "ancestor"}, {}};
-  for (size_t i = 0; i < k; ++i) {
-    t.add_row({std::to_string(i + 1), p.label_space()[order[i]], term_name(p, order[i]), fmt((*raw)[order[i]]),
-               std::to_string((*lv)[i + 1]), std::to_string((*anc)[i + 1])});
+  for (size_t i = 0; i < similar->size(); ++i) {
+    const SimilarTerm& s = (*similar)[i];
+    t.add_row({std::to_string(i + 1), s.term_id, s.name, fmt(s.raw), std::to_string(s.level),
+               std::to_string(s.ancestor ? 1 : 0)});
   }
   print_table(t, ctx.format(), std::cout);
   return 0;
@@ -224,22 +198,6 @@ void print_matrix(const CliContext& ctx, const std::vector<TermId>& ids, const s
   std::cout << out;
 }
 
-Result<std::vector<double>> matrix_values(const TargetProvider& p, bool raw) {
-  const size_t n = p.label_space().size();
-  std::vector<double> values(n * n);
-  if (raw) {
-    for (size_t i = 0; i < n; ++i) {
-      SCCELLO_ASSIGN_OR_RETURN(std::vector<double> row, p.raw_row_f64(static_cast<LabelIndex>(i)));
-      std::copy(row.begin(), row.end(), values.begin() + i * n);
-    }
-    return values;
-  }
-  std::vector<LabelIndex> all(n);
-  std::iota(all.begin(), all.end(), 0);
-  SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> lv, p.levels(all));
-  std::copy(lv.begin(), lv.end(), values.begin());
-  return values;
-}
 
 int run_matrix(const CliContext& ctx, const TargetArgs& args, const MatrixArgs& m) {
   if (m.all == !m.terms_file.empty()) return report_error(Status::invalid("targets matrix: give exactly one of --terms FILE or --all"));
@@ -263,11 +221,11 @@ int run_matrix(const CliContext& ctx, const TargetArgs& args, const MatrixArgs& 
   if (m.raw) {
     if (Status s = p.precompute(); !s) return report_error(s);
   }
-  auto values = matrix_values(p, m.raw);
+  auto values = target_matrix(p, m.raw);
   if (!values) return report_error(values.status());
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (m.timing) {
-    const RowTargetProvider* rows = as_rows(p);
+    const auto* rows = dynamic_cast<const RowTargetProvider*>(&p);
     TargetProviderStats st = rows ? rows->stats() : TargetProviderStats{};
     std::cerr << "targets: " << p.label_space().size() << " rows in " << fmt(ms) << " ms (computed "
               << st.rows_computed << " in " << fmt(st.kernel_ms) << " ms kernel + " << fmt(st.rows_ms)

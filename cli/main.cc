@@ -49,6 +49,7 @@ void add_model_command_entries(CLI::App& app) {
   app.add_subcommand("train", "pre-train a scCello model on corpus datasets (runs sccello-model)")->allow_extras();
   app.add_subcommand("embed", "cell embeddings from a trained checkpoint (runs sccello-model)")->allow_extras();
   app.add_subcommand("annotate", "annotate cells with Cell Ontology terms (runs sccello-model)")->allow_extras();
+  app.add_subcommand("serve", "HTTP/JSON service and web page over the store (runs sccello-model)")->allow_extras();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "cli/cli_context.h"
 #include "cli/table.h"
 #include "graph/ontology_graph.h"
+#include "graph/term_lookup.h"
 #include "store/release_store.h"
 
 namespace sccello {
@@ -24,12 +25,8 @@ Result<OntologyRelease> load_release(const CliContext& ctx, const std::string& n
 Result<LoadedRelease> load_release_graph(const CliContext& ctx, const std::string& name,
                                          const std::string& relations, const std::string& prefix);
 
-// "CL_0000236" and "cl:0000236" are read as "CL:0000236".
-std::string normalize_term_id(const std::string& id);
 // The term's index in the graph, or an error saying whether it is unknown or obsolete.
 Result<TermIndex> find_graph_term(const LoadedRelease& loaded, const std::string& id);
-// The term record of a release (obsolete ones included), or nullptr.
-const Term* find_release_term(const OntologyRelease& release, const std::string& id);
 
 // Registers ancestors, descendants, lca, diff, migrate (cmd_ontology_query.cc).
 void add_ontology_query_commands(CLI::App* group, CliContext& ctx);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -310,6 +311,17 @@ Result<std::string> Corpus::generation(const std::string& dataset_name) const {
 void Corpus::forget(const std::string& dataset_name) const {
   std::lock_guard<std::mutex> lock(mu_);
   generation_.erase(dataset_name);
+}
+
+Result<int64_t> Corpus::find_cell(const std::string& dataset, const std::string& cell) const {
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<CellSummary> rows, summaries(dataset));
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (rows[i].cell_id == cell) return static_cast<int64_t>(i);
+  char* end = nullptr;
+  long long i = std::strtoll(cell.c_str(), &end, 10);
+  if (!cell.empty() && *end == '\0' && i >= 0 && i < static_cast<long long>(rows.size())) return i;
+  return Status::not_found("dataset '" + dataset + "' has no cell '" + cell + "' (give a cell id or a position 0.." +
+                           std::to_string(rows.size() == 0 ? 0 : rows.size() - 1) + ")");
 }
 
 Result<CellRecord> Corpus::cell(const std::string& dataset_name, int64_t index) const {

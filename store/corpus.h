@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "graph/status.h"
+#include "store/kv_store.h"  // WriteBatch: DatasetWriter holds one
 
 namespace sccello {
 
 class Store;
-class WriteBatch;
 
 struct CellRecord {
   std::string dataset;
@@ -68,6 +68,8 @@ class Corpus {
   Result<DatasetInfo> dataset(const std::string& name) const;  // NotFound lists the datasets there are
   // Random access by position 0..num_cells-1.
   Result<CellRecord> cell(const std::string& dataset, int64_t index) const;
+  // The position of a cell given by id, or by a position 0..n-1 written as a number.
+  Result<int64_t> find_cell(const std::string& dataset, const std::string& cell) const;
   // Sequential streaming from `start`; fn returns false to stop.
   Status for_each(const std::string& dataset, const std::function<bool(int64_t, const CellRecord&)>& fn,
                   int64_t start = 0) const;

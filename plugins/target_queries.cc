@@ -1,0 +1,63 @@
+#include "plugins/target_queries.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "plugins/row_provider.h"
+
+namespace sccello {
+
+std::string provider_term_name(const TargetProvider& p, LabelIndex l) {
+  const auto* rows = dynamic_cast<const RowTargetProvider*>(&p);
+  if (!rows || rows->label_terms()[l] < 0) return "";
+  return rows->isa_graph().term(static_cast<TermIndex>(rows->label_terms()[l])).name;
+}
+
+Result<PairTarget> pair_target(const TargetProvider& p) {
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<double> raw, p.raw_row_f64(0));
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> levels, p.levels({0, 1}));
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<uint8_t> ancestors, p.ancestor_mask({0, 1}));
+  return PairTarget{raw.at(1), levels.at(1), ancestors.at(1) != 0};
+}
+
+Result<std::vector<SimilarTerm>> most_similar_terms(const TargetProvider& p, const TermId& term, int top) {
+  const LabelIndex l = p.label_of(term);
+  if (l < 0)
+    return Status::not_found(term + " is not a node of the " + p.describe() +
+                             " graph (absent, obsolete, or without edges): see `sccello ontology show " + term + "`");
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<double> raw, p.raw_row_f64(l));
+  std::vector<LabelIndex> order(raw.size());
+  std::iota(order.begin(), order.end(), 0);
+  const size_t k = std::min<size_t>(static_cast<size_t>(std::max(top, 0)), order.size());
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](LabelIndex x, LabelIndex y) { return raw[x] > raw[y] || (raw[x] == raw[y] && x < y); });
+  order.resize(k);
+  std::vector<LabelIndex> pair_labels = order;
+  pair_labels.insert(pair_labels.begin(), l);
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> levels, p.levels(pair_labels));
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<uint8_t> ancestors, p.ancestor_mask(pair_labels));
+  std::vector<SimilarTerm> out;
+  for (size_t i = 0; i < k; ++i)
+    out.push_back({p.label_space()[order[i]], provider_term_name(p, order[i]), raw[order[i]], levels[i + 1],
+                   ancestors[i + 1] != 0});
+  return out;
+}
+
+Result<std::vector<double>> target_matrix(const TargetProvider& p, bool raw) {
+  const size_t n = p.label_space().size();
+  std::vector<double> values(n * n);
+  if (raw) {
+    for (size_t i = 0; i < n; ++i) {
+      SCCELLO_ASSIGN_OR_RETURN(std::vector<double> row, p.raw_row_f64(static_cast<LabelIndex>(i)));
+      std::copy(row.begin(), row.end(), values.begin() + i * n);
+    }
+    return values;
+  }
+  std::vector<LabelIndex> all(n);
+  std::iota(all.begin(), all.end(), 0);
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> levels, p.levels(all));
+  std::copy(levels.begin(), levels.end(), values.begin());
+  return values;
+}
+
+}  // namespace sccello
