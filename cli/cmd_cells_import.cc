@@ -27,19 +27,6 @@ struct ImportArgs {
   CellImportOptions options;
 };
 
-// Every term id of the chosen release (live or obsolete), or nothing when no release is stored.
-Result<std::unordered_set<std::string>> release_terms(Store& store, const std::string& release, bool* have) {
-  ReleaseStore releases(store);
-  SCCELLO_ASSIGN_OR_RETURN(auto list, releases.list());
-  std::unordered_set<std::string> terms;
-  *have = !list.empty();
-  if (!*have) return terms;
-  SCCELLO_ASSIGN_OR_RETURN(std::string name, releases.resolve(release));
-  SCCELLO_ASSIGN_OR_RETURN(OntologyRelease rel, releases.load(name));
-  for (const Term& t : rel.terms) terms.insert(t.id);
-  return terms;
-}
-
 int run_import(CliContext& ctx, ImportArgs& a) {
   if (a.total != "vocab" && a.total != "all") return report_error(Status::invalid("--total must be vocab or all"));
   a.options.tokenizer.total_over_all_genes = a.total == "all";
@@ -48,7 +35,7 @@ int run_import(CliContext& ctx, ImportArgs& a) {
   auto store = ctx.open_store(true);
   if (!store) return report_error(store.status());
   bool have_release = false;
-  auto terms = release_terms(**store, ctx.release, &have_release);
+  auto terms = release_term_ids(**store, ctx.release, &have_release);
   if (!terms) return report_error(terms.status());
   if (have_release) a.options.known_terms = &*terms;
   a.options.progress = terminal_progress("imported");

@@ -48,8 +48,10 @@ Result<QueryCells> corpus_cells(Store& store, const CellIndex& index, const std:
   return q;
 }
 
-AnnDataAdditions additions(const std::vector<CellAnnotation>& calls, const std::vector<TermId>& predicted,
-                           const std::vector<float>& embeddings, int64_t dims, bool smooth) {
+}  // namespace
+
+std::vector<ObsColumn> annotation_obs_columns(const std::vector<CellAnnotation>& calls,
+                                              const std::vector<TermId>& predicted, bool smooth) {
   using K = ObsColumn::Kind;
   std::vector<ObsColumn> cols = {{"sccello_term_id", K::kCategorical}, {"sccello_term_name", K::kCategorical},
                                  {"sccello_score", K::kFloat},          {"sccello_fine_term_id", K::kCategorical},
@@ -82,6 +84,14 @@ AnnDataAdditions additions(const std::vector<CellAnnotation>& calls, const std::
       cols[14].text.push_back(a.smoothed_term_name);
     }
   }
+  return cols;
+}
+
+namespace {
+
+AnnDataAdditions additions(const std::vector<CellAnnotation>& calls, const std::vector<TermId>& predicted,
+                           const std::vector<float>& embeddings, int64_t dims, bool smooth) {
+  std::vector<ObsColumn> cols = annotation_obs_columns(calls, predicted, smooth);
   AnnDataAdditions add;
   add.obs = std::move(cols);
   add.obsm_key = "X_sccello";

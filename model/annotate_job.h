@@ -10,6 +10,7 @@
 #include "graph/status.h"
 #include "model/annotate/annotation.h"
 #include "store/cells/cell_import.h"
+#include "store/formats/anndata_extend.h"
 
 namespace sccello {
 
@@ -42,5 +43,10 @@ struct AnnotateSummary {
 };
 
 Result<AnnotateSummary> run_annotate(Store& store, const AnnotateRequest& request);
+
+// The obs columns annotate writes (sccello_term_id, sccello_term_name, sccello_score, ...), one
+// entry per call; `predicted`: the model's prototype term per cell (sccello_prototype_term_id).
+std::vector<ObsColumn> annotation_obs_columns(const std::vector<CellAnnotation>& calls,
+                                              const std::vector<TermId>& predicted, bool smooth);
 
 }  // namespace sccello

@@ -12,12 +12,16 @@ PACKAGES=(
   libbenchmark-dev libgtest-dev
   nlohmann-json3-dev libcli11-dev
   libhnswlib-dev libigraph-dev libcpp-httplib-dev libblas-dev liblapack-dev
-  python3-numpy python3-anndata
+  python3-numpy python3-anndata python3-pandas python3-dev pybind11-dev python3-scipy
 )
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 "$(dirname "$0")/apt-install-missing.sh" "${PACKAGES[@]}"
+# Headless Chromium drives the web page test of `sccello serve` (tests/serve). It is large and
+# optional: where it cannot be installed that one test skips with a message, nothing else needs it.
+"$(dirname "$0")/apt-install-missing.sh" chromium ||
+  echo "install-deps: chromium could not be installed; the serve web page test will be skipped" >&2
 
 # Select OpenMP OpenBLAS for libblas.so.3 and liblapack.so.3 when it is installed.
 select_alternative() {

@@ -189,4 +189,16 @@ Result<OntologyRelease> read_ontology_file(const std::string& path, const Import
   return release;
 }
 
+Result<std::unordered_set<std::string>> release_term_ids(Store& store, const std::string& name, bool* have) {
+  ReleaseStore releases(store);
+  SCCELLO_ASSIGN_OR_RETURN(auto list, releases.list());
+  std::unordered_set<std::string> terms;
+  *have = !list.empty();
+  if (!*have) return terms;
+  SCCELLO_ASSIGN_OR_RETURN(std::string resolved, releases.resolve(name));
+  SCCELLO_ASSIGN_OR_RETURN(OntologyRelease release, releases.load(resolved));
+  for (const Term& t : release.terms) terms.insert(t.id);
+  return terms;
+}
+
 }  // namespace sccello

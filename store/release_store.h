@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "graph/ontology.h"
@@ -46,6 +47,10 @@ class ReleaseStore {
  private:
   Store* store_;
 };
+
+// Every term id (live or obsolete) of release `name` ("" = newest), what `cells import` checks
+// cell terms against; *have is false (and the set empty) when the store holds no release.
+Result<std::unordered_set<std::string>> release_term_ids(Store& store, const std::string& name, bool* have);
 
 // Parses a file by its extension (.obo, .json, .json.gz) into a release; the release name is
 // taken from the file unless options.release_name is set.

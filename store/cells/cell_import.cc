@@ -347,10 +347,16 @@ Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, cons
   SCCELLO_RETURN_IF_ERROR(check_utf8(path, "cells import", "the file name"));
   SCCELLO_RETURN_IF_ERROR(check_name(o.dataset, "dataset name"));
   SCCELLO_ASSIGN_OR_RETURN(auto reader, open_cell_matrix(path, o));
-  Tokenizer tok(vocab, reader->gene_ids(), o.tokenizer);
+  return import_cells(store, vocab, *reader, path, o);
+}
+
+Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, CellMatrixReader& reader,
+                                      const std::string& path, const CellImportOptions& o) {
+  SCCELLO_RETURN_IF_ERROR(check_name(o.dataset, "dataset name"));
+  Tokenizer tok(vocab, reader.gene_ids(), o.tokenizer);
   CellImportReport report;
   report.genes = tok.report();
-  report.matrix = reader->describe();
+  report.matrix = reader.describe();
   if (report.genes.mapped == 0)
     return Status::invalid("'" + path + "': none of its " + std::to_string(report.genes.genes_in_file) +
                            " gene ids maps to the vocabulary (Ensembl ids or known symbols); pick the id column "
@@ -359,7 +365,7 @@ Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, cons
   wo.replace = o.replace;
   wo.batch_bytes = o.write_batch_bytes;
   SCCELLO_ASSIGN_OR_RETURN(auto writer, DatasetWriter::begin(store, o.dataset, wo));
-  Importer importer(o, *reader, tok, *writer, path);
+  Importer importer(o, reader, tok, *writer, path);
   Status st = importer.run(&report);
   if (!st.is_ok()) {
     writer.reset();

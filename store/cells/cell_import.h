@@ -61,6 +61,10 @@ Result<std::unique_ptr<CellMatrixReader>> open_cell_matrix(const std::string& pa
 
 Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, const std::string& path,
                                       const CellImportOptions& options);
+// The same from a reader opened by the caller (e.g. an AnnData in memory, memory_matrix.h);
+// `source` names it in messages and in the dataset's source_file.
+Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, CellMatrixReader& reader,
+                                      const std::string& source, const CellImportOptions& options);
 
 // Per-cell totals column used by --assume-normalized: n_counts, total_counts or nCount_RNA.
 const std::vector<std::string>& total_count_columns();

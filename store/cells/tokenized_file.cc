@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 
 #include "store/kv_store.h"
 #include "store/store.h"
@@ -13,6 +14,8 @@ namespace sccello {
 namespace fs = std::filesystem;
 
 namespace {
+
+using CorpusImport = std::function<Result<CellImportReport>(Store&, const GeneVocab&, const CellImportOptions&)>;
 
 struct TempDir {
   std::string path;
@@ -32,6 +35,38 @@ Status refuse_poor_mapping(const std::string& path, const TokenizedFile& file, d
                          "--var-column picks the column of gene ids; --min-gene-share lowers the threshold)");
 }
 
+// Imports the cells into a throw-away SQLite corpus with `import` and reads them back.
+Result<TokenizedFile> tokenize_through_corpus(const std::string& source, const TokenizeFileOptions& options,
+                                              const CorpusImport& import_into) {
+  TempDir tmp;
+  std::string tmpl = (fs::temp_directory_path() / "sccello-cells-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) return Status::io_error("cannot create a temporary directory under " + fs::temp_directory_path().string());
+  tmp.path = tmpl;
+  SCCELLO_ASSIGN_OR_RETURN(std::string vocab_dir, GeneVocab::locate(options.vocab_dir));
+  SCCELLO_ASSIGN_OR_RETURN(GeneVocab vocab, GeneVocab::load(vocab_dir));
+  StoreOptions so;
+  so.path = tmpl + "/cells.sqlite";
+  so.backend = Backend::kSqlite;
+  SCCELLO_ASSIGN_OR_RETURN(auto store, Store::open(so));
+  CellImportOptions import = options.import;
+  import.dataset = "query";
+  TokenizedFile out;
+  SCCELLO_ASSIGN_OR_RETURN(out.report, import_into(*store, vocab, import));
+  SCCELLO_RETURN_IF_ERROR(refuse_poor_mapping(source, out, options.min_gene_share));
+  Corpus corpus(*store);
+  SCCELLO_RETURN_IF_ERROR(corpus.for_each("query", [&](int64_t, const CellRecord& c) {
+    out.tokens.push_back(c.tokens);
+    if (options.keep_values) out.values.push_back(c.values);
+    out.ids.push_back(c.cell_id);
+    out.labels.push_back(c.label);
+    out.terms.push_back(c.term_id);
+    out.donors.push_back(c.donor);
+    out.tissues.push_back(c.tissue);
+    return true;
+  }));
+  return out;
+}
+
 }  // namespace
 
 std::string describe_gene_mapping(const GeneMapReport& g) {
@@ -48,32 +83,16 @@ std::string describe_gene_mapping(const GeneMapReport& g) {
 Result<TokenizedFile> tokenize_cell_file(const std::string& path, const TokenizeFileOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return Status::not_found("no such cell file or folder: " + path);
-  TempDir tmp;
-  std::string tmpl = (fs::temp_directory_path() / "sccello-cells-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) return Status::io_error("cannot create a temporary directory under " + fs::temp_directory_path().string());
-  tmp.path = tmpl;
-  SCCELLO_ASSIGN_OR_RETURN(std::string vocab_dir, GeneVocab::locate(options.vocab_dir));
-  SCCELLO_ASSIGN_OR_RETURN(GeneVocab vocab, GeneVocab::load(vocab_dir));
-  StoreOptions so;
-  so.path = tmpl + "/cells.sqlite";
-  so.backend = Backend::kSqlite;
-  SCCELLO_ASSIGN_OR_RETURN(auto store, Store::open(so));
-  CellImportOptions import = options.import;
-  import.dataset = "query";
-  TokenizedFile out;
-  SCCELLO_ASSIGN_OR_RETURN(out.report, import_cells(*store, vocab, path, import));
-  SCCELLO_RETURN_IF_ERROR(refuse_poor_mapping(path, out, options.min_gene_share));
-  Corpus corpus(*store);
-  SCCELLO_RETURN_IF_ERROR(corpus.for_each("query", [&](int64_t, const CellRecord& c) {
-    out.tokens.push_back(c.tokens);
-    out.ids.push_back(c.cell_id);
-    out.labels.push_back(c.label);
-    out.terms.push_back(c.term_id);
-    out.donors.push_back(c.donor);
-    out.tissues.push_back(c.tissue);
-    return true;
-  }));
-  return out;
+  return tokenize_through_corpus(path, options, [&](Store& store, const GeneVocab& vocab, const CellImportOptions& o) {
+    return import_cells(store, vocab, path, o);
+  });
+}
+
+Result<TokenizedFile> tokenize_cells(CellMatrixReader& reader, const std::string& source,
+                                     const TokenizeFileOptions& options) {
+  return tokenize_through_corpus(source, options, [&](Store& store, const GeneVocab& vocab, const CellImportOptions& o) {
+    return import_cells(store, vocab, reader, source, o);
+  });
 }
 
 }  // namespace sccello
