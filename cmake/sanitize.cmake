@@ -11,13 +11,13 @@
 # (and plain-loop distances); the graph algorithm is the same, so the sanitizer still checks ours.
 set(sccello_sanitize_flags -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
     -DNO_MANUAL_VECTORIZATION)
-foreach(lib sccello_graph sccello_store sccello_cells_io sccello_plugins sccello_eval sccello_search)
+foreach(lib sccello_graph sccello_store sccello_cells_io sccello_plugins sccello_eval sccello_search sccello_annotate sccello_serve)
   if(TARGET ${lib})
     target_compile_options(${lib} PRIVATE ${sccello_sanitize_flags})
     target_link_options(${lib} INTERFACE -fsanitize=address,undefined)
   endif()
 endforeach()
-foreach(area store graph plugins cells cli eval search bad_input)
+foreach(area store graph plugins cells cli eval search serve bad_input)
   set(exe sccello_${area}_tests)
   if(TARGET ${exe})
     target_compile_options(${exe} PRIVATE ${sccello_sanitize_flags})

@@ -131,6 +131,45 @@ Result<std::vector<Neighbour>> CellSearch::knn(const float* query, int64_t exclu
   return found;
 }
 
+Result<std::vector<int32_t>> CellSearch::hit_levels(const QueryResult& result) const {
+  std::call_once(levels_once_, [this] {
+    std::vector<TermId> space;
+    for (const TermId& t : viewed_)
+      if (!t.empty() && graph_->index_of(t) && !contains(space, t)) space.push_back(t);
+    std::sort(space.begin(), space.end());
+    TargetContext ctx;
+    ctx.store = store_;
+    ctx.release = release_name_;
+    ctx.release_data = release_.get();
+    ctx.label_space = space;
+    ctx.threads = options_.threads;
+    ctx.use_cache = !store_->read_only();
+    auto provider = make_target_provider(options_.target, ctx);
+    if (provider.is_ok()) levels_provider_ = std::move(*provider);
+    else levels_status_ = provider.status();
+  });
+  if (!levels_provider_) return levels_status_;
+  const TargetProvider& p = *levels_provider_;
+  // Row 0: the query's term; then each distinct hit term. A query term outside the index's
+  // label space (a new cell's predicted term) has no level.
+  std::vector<int32_t> out(result.hits.size(), 0);
+  const LabelIndex query = p.label_of(result.query_term);
+  if (query < 0) return out;
+  std::vector<LabelIndex> labels{query};
+  std::vector<size_t> at(result.hits.size(), 0);
+  for (size_t i = 0; i < result.hits.size(); ++i) {
+    const LabelIndex l = result.hits[i].term_id.empty() ? -1 : p.label_of(result.hits[i].term_id);
+    if (l < 0) continue;
+    auto found = std::find(labels.begin(), labels.end(), l);
+    at[i] = static_cast<size_t>(found - labels.begin());
+    if (found == labels.end()) labels.push_back(l);
+  }
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> levels, p.levels(labels));
+  for (size_t i = 0; i < result.hits.size(); ++i)
+    if (at[i] > 0) out[i] = levels[at[i]];  // row 0, column at[i]
+  return out;
+}
+
 Status CellSearch::describe_hits(QueryResult* result) const {
   const OntologyGraph& g = *graph_;
   auto q = result->query_term.empty() ? std::nullopt : g.index_of(result->query_term);
@@ -157,22 +196,8 @@ Status CellSearch::describe_hits(QueryResult* result) const {
     if (q && t) hit.distance = g.path_distance(*q, *t);
   }
   if (q && options_.target != "none" && space.size() > 1) {
-    TargetContext ctx;
-    ctx.store = store_;
-    ctx.release = release_name_;
-    ctx.release_data = release_.get();
-    ctx.label_space = space;
-    ctx.threads = options_.threads;
-    ctx.use_cache = !store_->read_only();
-    SCCELLO_ASSIGN_OR_RETURN(auto provider, make_target_provider(options_.target, ctx));
-    std::vector<LabelIndex> labels(space.size());
-    for (size_t i = 0; i < space.size(); ++i) labels[i] = static_cast<LabelIndex>(i);
-    SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> levels, provider->levels(labels));
-    for (auto& hit : result->hits) {
-      if (hit.term_id.empty() || !g.index_of(hit.term_id)) continue;
-      const auto pos = std::find(space.begin(), space.end(), hit.term_id) - space.begin();
-      hit.level = levels[static_cast<size_t>(pos)];  // row 0 = the query's term
-    }
+    SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> levels, hit_levels(*result));
+    for (size_t i = 0; i < result->hits.size(); ++i) result->hits[i].level = levels[i];
   } else if (q) {
     for (auto& hit : result->hits)
       if (hit.relation == "same") hit.level = 0;

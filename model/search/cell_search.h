@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 namespace sccello {
 
 class Store;
+class TargetProvider;
 
 struct QueryFilters {
   std::vector<TermId> under;      // hit's term is one of these or a descendant
@@ -108,6 +110,9 @@ class CellSearch {
   Result<QueryResult> search_one(const float* query, const std::string& label, const TermId& query_term,
                                  int64_t exclude_row, const QueryOptions& options) const;
   Status describe_hits(QueryResult* result) const;
+  // Levels of each hit's term seen from the query's term (0: none), from the provider bound to
+  // the index's label space (the terms its cells carry), built on first use.
+  Result<std::vector<int32_t>> hit_levels(const QueryResult& result) const;
 
   Store* store_ = nullptr;
   const CellIndex* index_ = nullptr;
@@ -116,6 +121,9 @@ class CellSearch {
   std::shared_ptr<OntologyRelease> release_;
   std::unique_ptr<OntologyGraph> graph_;
   std::vector<TermId> viewed_;  // per row
+  mutable std::once_flag levels_once_;
+  mutable std::shared_ptr<TargetProvider> levels_provider_;
+  mutable Status levels_status_;
 };
 
 }  // namespace sccello

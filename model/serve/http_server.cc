@@ -44,6 +44,7 @@ HttpServer::HttpServer(QueryService& service, HttpOptions options) : impl_(new I
   s.set_read_timeout(impl_->options.read_timeout_s, 0);
   s.set_write_timeout(impl_->options.write_timeout_s, 0);
   s.set_keep_alive_max_count(100);
+  s.set_tcp_nodelay(true);  // headers and body go out in two writes: no Nagle + delayed-ACK 40 ms stall
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     ServiceResponse out = impl_->service->handle(to_service(req));

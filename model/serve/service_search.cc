@@ -212,7 +212,10 @@ Result<QueryCells> uploaded_cells(const ServiceState& s, const ServiceRequest& r
   request.import.h5ad.layer = param(r, "layer").value_or("");
   request.import.h5ad.var_column = param(r, "var_column").value_or("");
   auto cells = s.options->embed_new_cells(request, s.options->threads);
-  if (!cells) return cells.status().with_context("upload");
+  // Whatever fails in reading an uploaded file is the file's fault: 400 with the reader's words.
+  if (!cells)
+    return cells.status().is_not_found() ? cells.status().with_context("upload")
+                                         : Status::invalid("upload: " + cells.status().message());
   if (cells->model_id != index.index->info().model.id)
     return Status::internal("the index's checkpoint " + request.checkpoint + " is now model " + cells->model_id +
                             ", not the model the index was built with; rebuild the index");
