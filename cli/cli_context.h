@@ -62,12 +62,12 @@ void add_cells_commands(CLI::App& app, CliContext& ctx);
 void add_cells_import(CLI::App& cells, CliContext& ctx);    // cells import (cmd_cells_import.cc; HDF5)
 void add_eval_commands(CLI::App& app, CliContext& ctx);
 void add_report_command(CLI::App& app, CliContext& ctx);   // report (cmd_report.cc; HDF5)
+void add_serve_command(CLI::App& app, CliContext& ctx);    // serve (cmd_serve.cc)
 void add_index_commands(CLI::App& app, CliContext& ctx);   // index list|drop, query (cmd_index.cc)    // eval clustering|novel (cmd_eval.cc)
 #ifdef SCCELLO_WITH_TORCH
 void add_model_commands(CLI::App& app, CliContext& ctx);  // train, embed, ... (cmd_model_*.cc)
 void add_model_index_hooks(CliContext& ctx);               // index build/add, query --h5ad
 void add_annotate_command(CLI::App& app, CliContext& ctx);  // annotate (cmd_model_annotate.cc)
-void add_serve_command(CLI::App& app, CliContext& ctx);     // serve (cmd_model_serve.cc)
 #endif
 
 }  // namespace sccello

@@ -31,7 +31,8 @@ int run(CliContext& ctx, AnnotateArgs& a) {
   const double total = s.embed_seconds + s.annotate_seconds + s.write_seconds;
   std::printf("annotated %lld cells through release %s (model %s) -> %s\n", (long long)s.cells, s.release.c_str(),
               s.model_id.c_str(), r.out.c_str());
-  std::printf("time: embed %.2fs, search + call + novel %.2fs, write %.2fs (%.1f cells/s)\n", s.embed_seconds,
+  std::printf("time: %s %.2fs, search + call + novel %.2fs, write %.2fs (%.1f cells/s)\n",
+              s.reused_embeddings ? "embeddings reused from the index build" : "embed", s.embed_seconds,
               s.annotate_seconds, s.write_seconds, total > 0 ? s.cells / total : 0.0);
   std::printf("calls:");
   for (size_t i = 0; i < s.calls.size() && i < 12; ++i)

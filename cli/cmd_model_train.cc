@@ -243,7 +243,6 @@ void add_markers_command(CLI::App& app, CliContext& ctx);  // eval markers (cmd_
 void add_model_commands(CLI::App& app, CliContext& ctx) {
   add_model_index_hooks(ctx);
   add_annotate_command(app, ctx);
-  add_serve_command(app, ctx);
   add_train(app, ctx);
   add_embed(app, ctx);
   add_markers_command(app, ctx);

@@ -49,7 +49,6 @@ void add_model_command_entries(CLI::App& app) {
   app.add_subcommand("train", "pre-train a scCello model on corpus datasets (runs sccello-model)")->allow_extras();
   app.add_subcommand("embed", "cell embeddings from a trained checkpoint (runs sccello-model)")->allow_extras();
   app.add_subcommand("annotate", "annotate cells with Cell Ontology terms (runs sccello-model)")->allow_extras();
-  app.add_subcommand("serve", "HTTP/JSON service and web page over the store (runs sccello-model)")->allow_extras();
 }
 
 }  // namespace
@@ -85,7 +84,9 @@ int main(int argc, char** argv) {
 #ifdef SCCELLO_WITH_IO
   add_eval_commands(app, ctx);
   add_report_command(app, ctx);
+  add_serve_command(app, ctx);
 #else
+  app.add_subcommand("serve", "HTTP/JSON service and web page over the store (docs/serve.md)")->allow_extras();
   app.add_subcommand("eval", "zero-shot evaluation: clustering vs PCA, novel types (sccello-tools), "
                              "marker genes (sccello-model)")
       ->allow_extras();

@@ -53,12 +53,14 @@ Executable executable_for(int argc, const char* const* argv) {
   if (path.empty()) return Executable::kSelf;
   const std::string& family = path[0];
   const std::string sub = path.size() > 1 ? path[1] : "";
-  if (family == "train" || family == "embed" || family == "annotate" || family == "init" ||
-      family == "serve") return Executable::kModel;
+  if (family == "train" || family == "embed" || family == "annotate" || family == "init") return Executable::kModel;
   if (family == "index" && (sub == "build" || sub == "add")) return Executable::kModel;
   if (family == "query" && has_argument(argc, argv, "--h5ad")) return Executable::kModel;
   if (family == "eval") return sub == "markers" ? Executable::kModel : Executable::kTools;
   if (family == "report") return Executable::kTools;
+  // serve embeds uploads in sccello-model; without it (a build without LibTorch) sccello-tools
+  // serves everything else.
+  if (family == "serve") return sibling_executable_path(Executable::kModel).empty() ? Executable::kTools : Executable::kModel;
   if (family == "cells" && sub == "import") return Executable::kTools;
   return Executable::kSelf;
 }

@@ -1,5 +1,6 @@
 # -DSCCELLO_SANITIZE=ON: AddressSanitizer + UndefinedBehaviorSanitizer for the libraries that do
-# not need LibTorch (graph, store, cells I/O, plugins, eval, search), the light `sccello` CLI and
+# not need LibTorch (graph, store, cells I/O, plugins, eval, search, annotate, serve), the
+# `sccello` and `sccello-tools` executables (serve runs in sccello-tools without LibTorch) and
 # every test binary. Configure with -DSCCELLO_WITH_TORCH=OFF in a build folder of its own
 # (scripts/sanitize.sh does: build-asan). Included from the top-level CMakeLists.txt after every
 # target exists. The libFuzzer harnesses of tests/fuzz are built by scripts/fuzz.sh, not here.
@@ -24,7 +25,9 @@ foreach(area store graph plugins cells cli eval search serve bad_input)
     target_link_options(${exe} PRIVATE -fsanitize=address,undefined)
   endif()
 endforeach()
-if(TARGET sccello)
-  target_compile_options(sccello PRIVATE ${sccello_sanitize_flags})
-  target_link_options(sccello PRIVATE -fsanitize=address,undefined)
-endif()
+foreach(exe sccello sccello-tools)
+  if(TARGET ${exe})
+    target_compile_options(${exe} PRIVATE ${sccello_sanitize_flags})
+    target_link_options(${exe} PRIVATE -fsanitize=address,undefined)
+  endif()
+endforeach()

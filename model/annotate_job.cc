@@ -5,11 +5,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "model/cell_embedder.h"
 #include "model/h5ad_writer.h"
+#include "model/search/embedding_store.h"
 #include "store/cells/tokenized_file.h"
 #include "store/corpus.h"
 #include "store/formats/anndata_extend.h"
@@ -46,6 +48,30 @@ Result<QueryCells> corpus_cells(Store& store, const CellIndex& index, const std:
     for (int64_t i = 0; i < static_cast<int64_t>(q.ids.size()); ++i) q.exclude_rows.push_back(d.first_row + i);
   }
   return q;
+}
+
+// A corpus dataset the model has embedded already (an index over it was built): its cell ids
+// and stored embeddings (at the index's precision), or nullopt when there are none to reuse.
+using StoredCells = std::optional<std::pair<QueryCells, std::vector<float>>>;
+Result<StoredCells> stored_corpus_cells(
+    Store& store, const CellIndex& index, const std::string& model_id, const std::string& dataset) {
+  Corpus corpus(store);
+  SCCELLO_ASSIGN_OR_RETURN(std::string generation, corpus.generation(dataset));
+  const EmbeddingKey key{model_id, dataset, generation};
+  EmbeddingStore embeddings(store);
+  SCCELLO_ASSIGN_OR_RETURN(bool stored, embeddings.contains(key));
+  if (!stored) return StoredCells{};
+  int64_t dims = 0;
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<float> values, embeddings.get(key, &dims));
+  QueryCells q;
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<CellSummary> rows, corpus.summaries(dataset));
+  for (const CellSummary& c : rows) q.ids.push_back(c.cell_id);
+  if (dims != index.info().model.dims || values.size() != q.ids.size() * static_cast<size_t>(dims)) return StoredCells{};
+  for (const auto& d : index.info().datasets) {
+    if (d.name != dataset) continue;
+    for (int64_t i = 0; i < static_cast<int64_t>(q.ids.size()); ++i) q.exclude_rows.push_back(d.first_row + i);
+  }
+  return StoredCells{std::make_pair(std::move(q), std::move(values))};
 }
 
 }  // namespace
@@ -199,8 +225,16 @@ Result<AnnotateSummary> run_annotate(Store& store, const AnnotateRequest& r) {
   summary.model_id = model->identity().id;
   auto t0 = Clock::now();
   QueryCells cells;
+  std::vector<float> embeddings;
   if (!r.dataset.empty()) {
-    SCCELLO_ASSIGN_OR_RETURN(cells, corpus_cells(store, *index, r.dataset));
+    SCCELLO_ASSIGN_OR_RETURN(auto stored, stored_corpus_cells(store, *index, model->identity().id, r.dataset));
+    if (stored) {
+      cells = std::move(stored->first);
+      embeddings = std::move(stored->second);
+      summary.reused_embeddings = true;
+    } else {
+      SCCELLO_ASSIGN_OR_RETURN(cells, corpus_cells(store, *index, r.dataset));
+    }
   } else {
     TokenizeFileOptions to;
     to.import = r.import;
@@ -212,7 +246,9 @@ Result<AnnotateSummary> run_annotate(Store& store, const AnnotateRequest& r) {
     cells.tokens = std::move(file.tokens);
     cells.ids = std::move(file.ids);
   }
-  SCCELLO_ASSIGN_OR_RETURN(std::vector<float> embeddings, model->embedder()(cells.tokens));
+  if (!summary.reused_embeddings) {
+    SCCELLO_ASSIGN_OR_RETURN(embeddings, model->embedder()(cells.tokens));
+  }
   SCCELLO_ASSIGN_OR_RETURN(std::vector<TermId> predicted, model->predicted_terms(embeddings));
   summary.embed_seconds = since(t0);
   t0 = Clock::now();

@@ -37,6 +37,7 @@ struct AnnotateRequest {
 struct AnnotateSummary {
   int64_t cells = 0, novel = 0;
   double gene_share = -1;       // -1: a corpus dataset
+  bool reused_embeddings = false;  // a corpus dataset's embeddings stored by `index build`
   std::string gene_mapping, release, model_id;
   double embed_seconds = 0, annotate_seconds = 0, write_seconds = 0;
   std::vector<std::pair<std::string, int64_t>> calls;  // "CL:x name" -> cells, most first

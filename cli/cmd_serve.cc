@@ -1,6 +1,6 @@
 // `sccello serve`: the HTTP/JSON query service (model/serve/, docs/serve.md). Runs in
-// sccello-model so uploaded .h5ad files can be embedded with an index's checkpoint; everything
-// else the service answers needs no model.
+// sccello-model, which embeds uploaded .h5ad files with an index's checkpoint, or in
+// sccello-tools where there is no model executable (uploads then answer 501).
 #include <csignal>
 #include <cstdio>
 #include <memory>
