@@ -22,7 +22,7 @@ int run_list(CliContext& ctx) {
   auto infos = list_indexes(**store);
   if (!infos) return report_error(infos.status());
   Table t{{"name", "cells", "dims", "datasets", "model", "checkpoint", "release", "metric", "vectors", "hnsw",
-           "file_bytes", "bytes_per_cell"}};
+           "file_bytes", "bytes_per_cell"}, {}};
   for (const auto& i : *infos) {
     std::string datasets;
     for (const auto& d : i.datasets) datasets += (datasets.empty() ? "" : ",") + d.name;
