@@ -2,7 +2,9 @@
 # Builds the libFuzzer harnesses of tests/fuzz with clang (ASan + UBSan) into build-fuzz/ and
 # runs each for SECONDS seconds (default 60) on its seed corpus (tests/data/bad and bundled
 # data), keeping what it learns in build-fuzz/corpus/<harness>. Findings: build-fuzz/crash-*.
-# Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]   (harnesses: obo cellxgene_json mtx h5ad)
+# Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]   (harnesses: obo cellxgene_json mtx h5ad serve)
+# `serve` (the HTTP service's request handling over a real store) is built by CMake with clang in
+# build-fuzz-serve/ (-DSCCELLO_FUZZ=ON, ASan + UBSan, no LibTorch); its first build takes minutes.
 # allocator_may_return_null=1: a huge malloc inside libhdf5 (a corrupt size field) returns NULL,
 # as it does outside ASan, and HDF5 reports an error; only a crash after that is a finding.
 # h5ad runs in libFuzzer's fork mode (-fork=1, -ignore_crashes=1): libhdf5 1.10.8 itself hangs
@@ -50,7 +52,32 @@ seed() {  # seed corpus of one harness
   esac
 }
 
+fuzz_serve() {
+  local dir="$ROOT/build-fuzz-serve"
+  if [ ! -f "$dir/build.ninja" ]; then
+    CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DSCCELLO_WITH_TORCH=OFF -DSCCELLO_BUILD_BENCH=OFF -DSCCELLO_SANITIZE=ON -DSCCELLO_FUZZ=ON \
+      -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link" -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link" > /dev/null
+  fi
+  echo "== building serve"
+  cmake --build "$dir" --target serve_fuzz -j "$(nproc)"
+  mkdir -p "$OUT/corpus/serve"
+  printf '\x00/v1/terms/CL:0000236/ancestors\nrelease=2022-12-15\n' > "$OUT/corpus/serve/ancestors"
+  printf '\x01/v1/search\n\n{"cell": "pbmc3k/0", "k": 5, "under": ["CL:0000084"]}' > "$OUT/corpus/serve/search"
+  printf '\x01/v1/annotate\n\n{"embeddings": [[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]], "k": 3}' > "$OUT/corpus/serve/annotate"
+  printf '\x00/v1/targets/row\nterm=CL:0000236&top=3\n' > "$OUT/corpus/serve/row"
+  printf '\x00/v1/migrate\nterms=CL:0000663&from=2021-12-16&to=2022-12-15\n' > "$OUT/corpus/serve/migrate"
+  echo "== running serve for ${SECONDS_PER}s"
+  (cd "$OUT" && ASAN_OPTIONS=detect_leaks=0 "$dir/tests/serve_fuzz" -max_total_time="$SECONDS_PER" -max_len=4096 \
+      -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 corpus/serve > "$OUT/serve.log" 2>&1 || true)
+  tail -n 25 "$OUT/serve.log"
+}
+
 for h in "${HARNESSES[@]}"; do
+  if [[ "$h" == serve ]]; then
+    fuzz_serve
+    continue
+  fi
   srcs=("${COMMON[@]}")
   [[ "$h" == mtx || "$h" == h5ad ]] && srcs+=("${MATRIX[@]}")
   echo "== building $h"
