@@ -32,6 +32,9 @@ int run_import(CliContext& ctx, ImportArgs& a) {
   a.options.tokenizer.total_over_all_genes = a.total == "all";
   auto vocab = load_vocab(a.vocab);
   if (!vocab) return report_error(vocab.status());
+  // The forked HDF5 check before the store opens (and starts its threads); then no second one.
+  if (Status checked = check_cell_file(a.file, a.options); !checked) return report_error(checked);
+  a.options.hdf5_guard.timeout_seconds = 0;
   auto store = ctx.open_store(true);
   if (!store) return report_error(store.status());
   bool have_release = false;

@@ -333,13 +333,17 @@ Result<std::unique_ptr<CellMatrixReader>> open_by_kind(const std::string& kind, 
 
 }  // namespace
 
+Status check_cell_file(const std::string& path, const CellImportOptions& o) {
+  SCCELLO_RETURN_IF_ERROR(check_utf8(path, "cells import", "the file name"));
+  const std::string kind = source_kind(path, o.format);
+  if (kind != "10x-h5" && kind != "h5ad") return Status::ok();
+  auto open = [&] { return open_by_kind(kind, path, o); };
+  return check_hdf5_file(path, open, o.hdf5_guard);
+}
+
 Result<std::unique_ptr<CellMatrixReader>> open_cell_matrix(const std::string& path, const CellImportOptions& o) {
-  std::string kind = source_kind(path, o.format);
-  if (kind == "10x-h5" || kind == "h5ad") {
-    auto open = [&] { return open_by_kind(kind, path, o); };
-    SCCELLO_RETURN_IF_ERROR(check_hdf5_file(path, open, o.hdf5_guard));
-  }
-  return open_by_kind(kind, path, o);
+  SCCELLO_RETURN_IF_ERROR(check_cell_file(path, o));
+  return open_by_kind(source_kind(path, o.format), path, o);
 }
 
 Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, const std::string& path,

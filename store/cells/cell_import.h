@@ -58,6 +58,10 @@ struct CellImportReport {
 // checked in a forked child (check_hdf5_file with options.hdf5_guard), so a file that hangs or
 // crashes libhdf5 is an error here instead of a hung or crashed process.
 Result<std::unique_ptr<CellMatrixReader>> open_cell_matrix(const std::string& path, const CellImportOptions& options);
+// The forked HDF5 check open_cell_matrix runs for .h5ad and 10x .h5 files (hdf5_guard.h), alone:
+// a command calls it before it opens the store, so the fork happens while the process has no
+// other threads (RocksDB starts background threads at open), then reads with the guard off.
+Status check_cell_file(const std::string& path, const CellImportOptions& options);
 
 Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, const std::string& path,
                                       const CellImportOptions& options);

@@ -200,8 +200,9 @@ TEST_P(SearchTest, CellFindsItselfFirstAndFiltersUseTheClosure) {
   QueryOptions not_under;
   not_under.k = 50;
   not_under.filters.not_under = {"CL:0000084"};
-  for (const auto& h : search->by_cell("pbmc3k", b_cell, not_under)->hits)
-    EXPECT_FALSE(g.is_ancestor(t_cell, *g.index_of(h.term_id))) << h.term_id;
+  auto outside = search->by_cell("pbmc3k", b_cell, not_under);  // kept: range-for over ->hits of a temporary dangles
+  ASSERT_TRUE(outside.is_ok()) << outside.status().message();
+  for (const auto& h : outside->hits) EXPECT_FALSE(g.is_ancestor(t_cell, *g.index_of(h.term_id))) << h.term_id;
 }
 
 TEST_P(SearchTest, RelationsOnHandPickedPairs) {
