@@ -7,6 +7,7 @@
 
 #include "cli/cli_context.h"
 #include "cli/progress.h"
+#include "model/distributed_launch.h"
 #include "model/embed.h"
 #include "model/train_eval.h"
 #include "model/trainer.h"
@@ -22,6 +23,8 @@ struct TrainArgs {
   double lr = 0;
   bool bf16 = false;
   TrainEvalOptions eval;  // --eval-every/--eval-data/--eval-label-column/--eval-cells
+  int nproc = 1;          // --nproc: local workers to start
+  DistributedOptions distributed;  // --dist-backend, --dist-timeout, --global-negatives
 };
 
 // "mgp=1,intra=0.5,..." -> weights.
@@ -118,9 +121,38 @@ void print_summary(const TrainSummary& s) {
   std::printf("checkpoint: %s\n", s.last_checkpoint.c_str());
 }
 
+// `--nproc N`: this process becomes the launcher of N workers running the same command.
+int launch_local_workers(const TrainArgs& a) {
+  if (std::getenv("RANK") || std::getenv("WORLD_SIZE"))
+    return report_error(Status::invalid("--nproc inside a launched worker (RANK/WORLD_SIZE are set): start the "
+                                        "workers either with --nproc or with torchrun, not both"));
+  LocalLaunchOptions o;
+  o.nproc = a.nproc;
+  o.argv = strip_option(own_command_line(), "--nproc");
+  return run_local_workers(o);
+}
+
+void print_parallel_summary(const TrainSummary& s) {
+  if (s.world_size <= 1) return;
+  const double steps = std::max<int64_t>(1, s.steps_done);
+  std::printf("data-parallel: %d ranks, %.2f MB all-reduced per step, %.1f ms per step blocked on it "
+              "(%.1f%% of %.1f ms per step)\n",
+              s.world_size, s.allreduce_bytes_per_step / 1e6, 1e3 * s.allreduce_wait_seconds / steps,
+              s.train_seconds > 0 ? 100.0 * s.allreduce_wait_seconds / s.train_seconds : 0.0,
+              1e3 * s.train_seconds / steps);
+}
+
 int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
   if (Status device = check_device(a.device); !device.is_ok()) return report_error(device);
+  if (a.nproc > 1) return launch_local_workers(a);
+  auto launch = launch_env_from_environment();
+  if (!launch) return report_error(launch.status());
+  if (a.distributed.global_negatives && !launch->distributed())
+    std::cerr << "note: --global-negatives has no effect in a single process\n";
   TrainRequest request;
+  request.launch = *launch;
+  request.distributed = a.distributed;
+  const bool main_rank = launch->rank == 0;
   if (!a.resume.empty()) {
     if (Status st = check_resume_options(cmd); !st.is_ok()) return report_error(st);
   } else {
@@ -133,8 +165,10 @@ int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
   request.resume_release = ctx.release;
   request.device = a.device;
   request.threads = ctx.threads;
-  request.progress = isatty(STDERR_FILENO);
-  request.log = [](const std::string& line) { std::cerr << line << std::endl; };
+  request.progress = main_rank && isatty(STDERR_FILENO);
+  request.log = [main_rank](const std::string& line) {
+    if (main_rank) std::cerr << line << std::endl;
+  };
   if (a.eval.data.empty() && (a.eval.every > 0 || !a.eval.label_column.empty()))
     return report_error(Status::invalid("--eval-every/--eval-label-column need --eval-data FILE.h5ad"));
   if (!a.eval.data.empty()) {
@@ -144,13 +178,17 @@ int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
     if (Status s = install_train_eval(eval, &request); !s.is_ok()) return report_error(s);
   }
   // Writable for the target cache; a store another process is writing is read without the cache.
-  bool read_only = false;
-  auto store = ctx.open_store_for_cache(&read_only);
-  if (read_only) std::cerr << "note: the store is locked by another writer; training without the persistent target cache\n";
+  // Ranks > 0 only read (rank 0 may hold the writer lock).
+  bool read_only = !main_rank;
+  auto store = main_rank ? ctx.open_store_for_cache(&read_only) : ctx.open_store(false);
+  if (read_only && main_rank)
+    std::cerr << "note: the store is locked by another writer; training without the persistent target cache\n";
   if (!store) return report_error(store.status());
   auto summary = train_model(**store, request);
   if (!summary) return report_error(summary.status());
+  if (!main_rank) return 0;
   print_summary(*summary);
+  print_parallel_summary(*summary);
   return 0;
 }
 
@@ -181,6 +219,17 @@ void add_train(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--max-cells", args->max_cells, "first N cells of each dataset only");
   cmd->add_option("--val-fraction", args->val_fraction, "cells held out for validation");
   cmd->add_flag("--bf16", args->bf16, "bf16 autocast");
+  cmd->add_option("--nproc", args->nproc,
+                  "data-parallel: start N local worker processes (or launch with torchrun: RANK, WORLD_SIZE, "
+                  "MASTER_ADDR, MASTER_PORT; docs/distributed.md)")
+      ->capture_default_str();
+  cmd->add_option("--dist-backend", args->distributed.backend, "auto (gloo on cpu, nccl on cuda) | gloo | nccl")
+      ->capture_default_str();
+  cmd->add_option("--dist-timeout", args->distributed.timeout_seconds,
+                  "seconds the rendezvous and each collective may wait for the other ranks")
+      ->capture_default_str();
+  cmd->add_flag("--global-negatives", args->distributed.global_negatives,
+                "data-parallel: the ontology alignment loss sees the cells of all ranks (all-gather)");
   cmd->add_option("--eval-every", args->eval.every, "steps between train-time clustering evaluations");
   cmd->add_option("--eval-data", args->eval.data, "labelled .h5ad for train-time evaluation (metrics.jsonl type eval)");
   cmd->add_option("--eval-label-column", args->eval.label_column, "label column of --eval-data");

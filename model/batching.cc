@@ -51,18 +51,39 @@ PaddedBatch pad_batch(const std::vector<CellExample>& cells, const std::vector<i
   return out;
 }
 
-std::vector<int64_t> mask_tokens(PaddedBatch& batch, const ModelConfig& model, double p, uint64_t seed) {
-  std::mt19937_64 rng(seed);
+namespace {
+
+// BERT masking of ids[begin, end) drawing from rng.
+void mask_range(std::vector<int64_t>& ids, size_t begin, size_t end, const ModelConfig& model, double p,
+                std::mt19937_64& rng, std::vector<int64_t>& labels) {
   auto uniform = [&rng] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
   const int64_t first_gene = model.mask_id + 1, num_genes = model.cls_id - first_gene;
-  std::vector<int64_t> labels(batch.ids.size(), -100);
-  for (size_t i = 0; i < batch.ids.size(); ++i) {
-    int64_t id = batch.ids[i];
+  for (size_t i = begin; i < end; ++i) {
+    int64_t id = ids[i];
     if (id == model.pad_id || id == model.cls_id || uniform() >= p) continue;
     labels[i] = id;
     double r = uniform();
-    if (r < 0.8) batch.ids[i] = model.mask_id;
-    else if (r < 0.9) batch.ids[i] = first_gene + static_cast<int64_t>(rng() % num_genes);
+    if (r < 0.8) ids[i] = model.mask_id;
+    else if (r < 0.9) ids[i] = first_gene + static_cast<int64_t>(rng() % num_genes);
+  }
+}
+
+}  // namespace
+
+std::vector<int64_t> mask_tokens(PaddedBatch& batch, const ModelConfig& model, double p, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int64_t> labels(batch.ids.size(), -100);
+  mask_range(batch.ids, 0, batch.ids.size(), model, p, rng, labels);
+  return labels;
+}
+
+std::vector<int64_t> mask_tokens_by_row(PaddedBatch& batch, const ModelConfig& model, double p, uint64_t seed,
+                                        const std::vector<int64_t>& row_keys) {
+  std::vector<int64_t> labels(batch.ids.size(), -100);
+  for (int64_t b = 0; b < batch.batch; ++b) {
+    std::mt19937_64 rng(mix_seed(seed, static_cast<uint64_t>(row_keys[b])));
+    const size_t begin = static_cast<size_t>(b * batch.length);
+    mask_range(batch.ids, begin, begin + static_cast<size_t>(batch.lengths[b]), model, p, rng, labels);
   }
   return labels;
 }

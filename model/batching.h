@@ -43,6 +43,11 @@ PaddedBatch pad_batch(const std::vector<CellExample>& cells, const std::vector<i
 // p; chosen ones get mlm_labels = original id (others -100) and become <mask> (80%), a uniformly random
 // gene id (10%) or stay (10%). Returns the mlm labels [B*L].
 std::vector<int64_t> mask_tokens(PaddedBatch& batch, const ModelConfig& model, double p, uint64_t seed);
+// The same masking with one random stream per row, seeded by (seed, row_keys[row]): a cell's mask
+// depends on its key (its position in the global micro-batch), not on the rows beside it or the
+// padding, so a batch split across data-parallel ranks is masked as it is in one process.
+std::vector<int64_t> mask_tokens_by_row(PaddedBatch& batch, const ModelConfig& model, double p, uint64_t seed,
+                                        const std::vector<int64_t>& row_keys);
 
 // Linear warmup then linear decay to 0 at total_steps (HF get_linear_schedule_with_warmup):
 // the multiplier of the base lr for optimiser update number `step` (0-based).

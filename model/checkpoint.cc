@@ -73,7 +73,7 @@ json meta_to_json(const CheckpointMeta& m) {
   return {{"config", parse_or_null(run_config_to_json(m.config))}, {"release_name", m.release_name},
           {"release_hash", m.release_hash}, {"target_describe", m.target_describe},
           {"label_space", m.label_space}, {"vocab_hash", m.vocab_hash}, {"losses", m.losses},
-          {"step", m.step}, {"total_steps", m.total_steps}, {"micro_batches", m.micro_batches},
+          {"step", m.step}, {"total_steps", m.total_steps}, {"micro_batches", m.micro_batches}, {"cells_seen", m.cells_seen},
           {"metrics", parse_or_null(m.metrics_json)}};
 }
 
@@ -92,6 +92,7 @@ Result<CheckpointMeta> meta_from_json(const std::string& text, const std::string
     m.step = j.at("step");
     m.total_steps = j.at("total_steps");
     m.micro_batches = j.at("micro_batches");
+    m.cells_seen = j.value("cells_seen", int64_t{-1});
     m.metrics_json = json_dump(j.at("metrics"));
   } catch (const json::exception& e) {
     return Status::corruption(path + ": checkpoint metadata: " + e.what());

@@ -34,6 +34,7 @@ struct CheckpointMeta {
   int64_t step = 0;
   int64_t total_steps = 0;
   int64_t micro_batches = 0;
+  int64_t cells_seen = -1;          // training cells consumed (the data position; -1 = not recorded)
   std::string metrics_json = "{}";  // last logged metrics, informational
 };
 

@@ -179,29 +179,51 @@ at::Tensor alignment_similarity(const at::Tensor& z, const at::Tensor& z_second_
   return at::where(eye, at::diag_embed(diag), s);
 }
 
-at::Tensor ontology_alignment_loss(const at::Tensor& S, const at::Tensor& levels, const at::Tensor& ancestor,
-                                   const at::Tensor& valid) {
+AlignmentTerms ontology_alignment_terms(const at::Tensor& S, const at::Tensor& levels, const at::Tensor& ancestor,
+                                        const at::Tensor& row_valid, const at::Tensor& column_valid) {
   AutocastPause fp32;
+  AlignmentTerms out;
   const int64_t n = S.size(0);
-  auto pair_ok = valid.unsqueeze(1).logical_and(valid.unsqueeze(0));          // [n,n]
-  if (n == 0 || !pair_ok.any().item<bool>()) return zero_like_graph(S);
+  auto pair_ok = row_valid.unsqueeze(1).logical_and(column_valid.unsqueeze(0));  // [n,N]
+  if (n == 0 || !pair_ok.any().item<bool>()) {
+    out.sum = zero_like_graph(S);
+    return out;
+  }
   auto lv = levels.to(at::kLong);
   const int64_t k_max = lv.masked_select(pair_ok).max().item<int64_t>();
   auto thresholds = at::arange(1, k_max + 1, lv.options()).view({1, k_max, 1});  // ℓ: [1,K,1]
-  auto lv3 = lv.unsqueeze(1);                                                  // [n,1,n]
-  auto ok3 = pair_ok.unsqueeze(1);                                             // [n,1,n]
+  auto lv3 = lv.unsqueeze(1);                                                  // [n,1,N]
+  auto ok3 = pair_ok.unsqueeze(1);                                             // [n,1,N]
   auto present = lv3.eq(thresholds).logical_and(ok3).any(2);                   // [n,K]
   auto row_min = at::where(pair_ok, lv, at::full_like(lv, k_max + 1)).amin(1, true);  // [n,1]
   auto active = present.logical_and(thresholds.view({1, k_max}).gt(row_min));  // [n,K]
-  auto positive = lv3.ge(thresholds).logical_and(ok3).logical_and(active.unsqueeze(2));       // [n,K,n]
+  auto positive = lv3.ge(thresholds).logical_and(ok3).logical_and(active.unsqueeze(2));       // [n,K,N]
   auto negative = lv3.lt(thresholds).logical_and(ok3).logical_and(ancestor.logical_not().unsqueeze(1));
-  auto s3 = (S.scalar_type() == at::kDouble ? S : S.to(at::kFloat)).unsqueeze(1);                                     // [n,1,n]
+  auto s3 = (S.scalar_type() == at::kDouble ? S : S.to(at::kFloat)).unsqueeze(1);                                     // [n,1,N]
   // Masked entries get a large finite negative (not -inf) so that empty sets give zero gradients.
   auto neg_lse = at::where(negative, s3, at::full({}, -1e4, s3.options())).logsumexp(2, true);  // [n,K,1]
-  auto terms = at::softplus(neg_lse - s3);                                     // [n,K,n]
-  auto count = positive.sum();
-  if (count.item<int64_t>() == 0) return zero_like_graph(S);
-  return (terms * positive).sum() / count;
+  auto terms = at::softplus(neg_lse - s3);                                     // [n,K,N]
+  out.count = positive.sum().item<int64_t>();
+  out.sum = out.count == 0 ? zero_like_graph(S) : (terms * positive).sum();
+  return out;
+}
+
+at::Tensor ontology_alignment_loss(const at::Tensor& S, const at::Tensor& levels, const at::Tensor& ancestor,
+                                   const at::Tensor& valid) {
+  AlignmentTerms t = ontology_alignment_terms(S, levels, ancestor, valid, valid);
+  if (t.count == 0) return t.sum;
+  return t.sum / static_cast<double>(t.count);
+}
+
+at::Tensor alignment_similarity_rows(const at::Tensor& z, const at::Tensor& candidates, const at::Tensor& z_second_pass,
+                                     int64_t offset, double scale) {
+  AutocastPause fp32;
+  auto zs = z.to(at::kFloat) * scale;
+  auto s = at::matmul(zs, (candidates.to(at::kFloat) * scale).t());                 // [n,N]
+  auto diag = (zs * (z_second_pass.to(at::kFloat) * scale)).sum(1);                 // [n]
+  auto rows = at::arange(z.size(0), z.options().dtype(at::kLong)).add(offset).unsqueeze(1);
+  auto self = rows.eq(at::arange(candidates.size(0), rows.options()).unsqueeze(0));  // [n,N]
+  return at::where(self, diag.unsqueeze(1).expand_as(s), s);
 }
 
 }  // namespace sccello

@@ -42,4 +42,19 @@ at::Tensor ontology_alignment_loss(const at::Tensor& S, const at::Tensor& levels
 // S = (z·s)(z·s)ᵀ with diag = (z_i·s)·(z'_i·s).
 at::Tensor alignment_similarity(const at::Tensor& z, const at::Tensor& z_second_pass, double scale);
 
+// The alignment loss's rows for some anchors against a wider candidate set (data-parallel global
+// negatives): S [n,N], levels and ancestor [n,N], row_valid [n], column_valid [N]. Returns the sum of
+// the anchors' terms (with graph) and their number; ontology_alignment_loss = sum / count over all
+// anchors, so anchors split across ranks add up to the loss of the whole batch.
+struct AlignmentTerms {
+  at::Tensor sum;  // scalar
+  int64_t count = 0;
+};
+AlignmentTerms ontology_alignment_terms(const at::Tensor& S, const at::Tensor& levels, const at::Tensor& ancestor,
+                                        const at::Tensor& row_valid, const at::Tensor& column_valid);
+// S [n,N] = (z·s)(Z·s)ᵀ with entry (i, offset+i) = (z_i·s)·(z'_i·s): anchors z [n,H] are rows
+// offset.. of the candidates Z [N,H].
+at::Tensor alignment_similarity_rows(const at::Tensor& z, const at::Tensor& candidates, const at::Tensor& z_second_pass,
+                                     int64_t offset, double scale);
+
 }  // namespace sccello

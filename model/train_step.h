@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -19,6 +21,23 @@ struct MicroBatch {
   at::Tensor labels;      // [B] int64 label index, -1 = unmapped
   at::Tensor levels;      // [B,B] int64 similarity levels (1 where a cell is unmapped)
   at::Tensor ancestor;    // [B,B] bool
+  // Data-parallel global negatives: levels/ancestor are [B,N] against all N cells of the global
+  // micro-batch, whose labels are column_labels [N]; this rank's cells are columns row_offset...
+  at::Tensor column_labels;
+  int64_t row_offset = 0;
+};
+
+// The other ranks of a data-parallel micro-batch (model/distributed.h), for losses normalised over
+// the global micro-batch: each mean-type term is weighted by world·(local count / global count), so
+// that the mean of the ranks' gradients is the gradient of the one-process loss on all their cells.
+struct MicroBatchCollectives {
+  int world_size = 1;
+  int64_t global_masked = 0;    // masked gene positions over all ranks
+  int64_t global_labelled = 0;  // labelled cells over all ranks
+  // Set with --global-negatives: all ranks' rows of z (gradient summed back), the ranks' shares,
+  // and a sum over ranks of a count.
+  std::function<at::Tensor(const at::Tensor&)> gather_rows;
+  std::function<int64_t(int64_t)> sum_over_ranks;
 };
 
 // Sums of loss values and counts over the micro-batches of a step.
@@ -39,7 +58,10 @@ struct StepTimings {
 // Forward of all enabled losses; returns the weighted total (a scalar with graph). `vocab_keys`:
 // normalised mlm_head(word embeddings) [V,H] (see ScCelloModelImpl::vocabulary_keys), needed when
 // MGP is on. Adds values to *tally and phase times to *timings (may be null).
+// `collectives` (may be null: one process) makes the terms global-batch normalised; the tally then
+// holds this rank's share of each term (the shares of all ranks add up to the logged loss).
 at::Tensor micro_batch_loss(ScCelloModel& model, const MicroBatch& batch, const LossConfig& losses,
-                            const at::Tensor& vocab_keys, LossTally* tally, StepTimings* timings);
+                            const at::Tensor& vocab_keys, LossTally* tally, StepTimings* timings,
+                            const MicroBatchCollectives* collectives = nullptr);
 
 }  // namespace sccello

@@ -13,11 +13,13 @@
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/nn/module.h>
 #include <torch/utils.h>
 
 #include "model/adamw.h"
 #include "model/batching.h"
+#include "model/distributed.h"
 #include "model/encoder.h"
 #include "model/inference.h"
 #include "model/torch_compat.h"
@@ -103,12 +105,21 @@ class TrainingRun {
  public:
   TrainingRun(Store& store, const TrainRequest& request) : store_(store), request_(request) {}
   Result<TrainSummary> run();
+  // The error for an exception out of run(): with other ranks, which of them stopped.
+  Status failed(const std::string& what);
 
  private:
   Status setup();
   Status setup_release_and_data(const Checkpoint* resume);
   Status setup_provider(const Checkpoint* resume);
   Status setup_model(const Checkpoint* resume);
+  Status setup_parallel();
+  Status check_data_position(const Checkpoint& resume) const;
+  bool is_main() const { return !parallel_ || parallel_->rank() == 0; }
+  int64_t cells_seen(int64_t step) const;
+  Status fill_global_targets(const std::vector<int64_t>& column_labels, MicroBatch* batch) const;
+  MicroBatchCollectives collectives_for(const MicroBatch& batch);
+  void reduce_tally(LossTally* tally);
   Status train_step(int64_t step);
   Result<MicroBatch> make_micro_batch(int64_t micro_index, bool for_training);
   const std::vector<std::vector<int64_t>>& epoch_batches(int64_t epoch);
@@ -130,6 +141,9 @@ class TrainingRun {
   std::unique_ptr<TargetProvider> provider_;
   ScCelloModel model_{nullptr};
   std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<DataParallel> parallel_;   // null: one process
+  std::unique_ptr<GradientReducer> reducer_;
+  std::vector<int64_t> shares_;              // rows per rank of the current micro-batch
   std::vector<at::Tensor> params_;
   int64_t start_step_ = 0, total_steps_ = 0, batches_per_epoch_ = 0;
   int64_t cached_epoch_ = -1;
@@ -201,8 +215,49 @@ Status TrainingRun::setup_model(const Checkpoint* resume) {
   return Status::ok();
 }
 
+// Rank 0's parameters to every rank, and the gradient reducer. The parameters the vocabulary keys
+// depend on (word embeddings, MGP head) get their last gradient in the step's second backward.
+Status TrainingRun::setup_parallel() {
+  if (!parallel_) return Status::ok();
+  parallel_->broadcast_from_rank0(params_);
+  std::vector<bool> deferred(params_.size(), false);
+  if (config_.train.losses.mgp) {
+    AutocastScope autocast(config_.train.bf16, request_.device == "cuda");
+    auto keys = model_->vocabulary_keys();
+    auto grads = torch::autograd::grad({keys.sum()}, params_, {}, false, false, /*allow_unused=*/true);
+    for (size_t i = 0; i < grads.size(); ++i) deferred[i] = grads[i].defined();
+  }
+  reducer_ = std::make_unique<GradientReducer>(*parallel_, params_, deferred);
+  const int64_t n = static_cast<int64_t>(data_.train.size()), b = config_.train.batch_size;
+  const int64_t smallest = n % b == 0 ? b : std::min(b, n % b);
+  if (smallest < parallel_->world_size())
+    return Status::invalid("the smallest micro-batch of an epoch has " + std::to_string(smallest) + " cells (" +
+                           std::to_string(n) + " training cells, --batch-size " + std::to_string(b) +
+                           "), fewer than the " + std::to_string(parallel_->world_size()) +
+                           " ranks; every rank needs a cell: change --batch-size or --max-cells");
+  return Status::ok();
+}
+
+// Cells consumed by `step` optimiser updates: full epochs, then full batches of the current one.
+int64_t TrainingRun::cells_seen(int64_t step) const {
+  const int64_t micro = step * config_.train.grad_accum;
+  return (micro / batches_per_epoch_) * static_cast<int64_t>(data_.train.size()) +
+         (micro % batches_per_epoch_) * config_.train.batch_size;
+}
+
+Status TrainingRun::check_data_position(const Checkpoint& resume) const {
+  if (resume.meta.cells_seen < 0 || resume.meta.cells_seen == cells_seen(resume.meta.step)) return Status::ok();
+  return Status::invalid(request_.resume + ": the checkpoint consumed " + std::to_string(resume.meta.cells_seen) +
+                         " training cells by step " + std::to_string(resume.meta.step) + ", this run's data plan " +
+                         std::to_string(cells_seen(resume.meta.step)) + "; the training cells differ (datasets, "
+                         "--max-cells or the store changed)");
+}
+
 Status TrainingRun::setup() {
   SCCELLO_RETURN_IF_ERROR(check_device(request_.device));
+  if (request_.launch.distributed()) {
+    SCCELLO_ASSIGN_OR_RETURN(parallel_, DataParallel::connect(request_.launch, request_.distributed, request_.device));
+  }
   configure_cpu_allocator();
   at::set_num_threads(std::max(1, request_.threads));
   std::unique_ptr<Checkpoint> resume;
@@ -214,7 +269,7 @@ Status TrainingRun::setup() {
     config_ = resume->meta.config;
     if (!request_.resume_release.empty()) config_.train.release = request_.resume_release;
     request_.resume = path;
-    say("resuming from " + path + " at step " + std::to_string(resume->meta.step));
+    if (is_main()) say("resuming from " + path + " at step " + std::to_string(resume->meta.step));
   }
   SCCELLO_RETURN_IF_ERROR(validate(config_));
   SCCELLO_RETURN_IF_ERROR(setup_release_and_data(resume.get()));
@@ -226,6 +281,9 @@ Status TrainingRun::setup() {
   total_steps_ = t.steps > 0 ? t.steps : std::max<int64_t>(1, (t.epochs * batches_per_epoch_) / t.grad_accum);
   if (resume && resume->meta.total_steps != total_steps_)
     return Status::internal("resume: the step plan differs from the checkpoint's");
+  if (resume) SCCELLO_RETURN_IF_ERROR(check_data_position(*resume));
+  SCCELLO_RETURN_IF_ERROR(setup_parallel());
+  if (!is_main()) return Status::ok();
   std::error_code ec;
   fs::create_directories(request_.out_dir, ec);
   for (const std::string& stale : sweep_stale_checkpoint_temps(request_.out_dir))
@@ -275,23 +333,70 @@ Status TrainingRun::fill_targets(const std::vector<int64_t>& labels, MicroBatch*
   return Status::ok();
 }
 
-// Micro-batch number `micro_index` of the run (epochs concatenated), masked with its own seed.
+// Targets of this rank's cells (rows, from row_offset) against all cells of the micro-batch.
+Status TrainingRun::fill_global_targets(const std::vector<int64_t>& column_labels, MicroBatch* batch) const {
+  const int64_t rows = batch->labels.size(0);
+  SCCELLO_RETURN_IF_ERROR(fill_targets(column_labels, batch));
+  batch->levels = batch->levels.narrow(0, batch->row_offset, rows).contiguous();
+  batch->ancestor = batch->ancestor.narrow(0, batch->row_offset, rows).contiguous();
+  batch->column_labels = at::tensor(column_labels, at::kLong);
+  return Status::ok();
+}
+
+// Micro-batch number `micro_index` of the run (epochs concatenated): this rank's share of it, each
+// cell masked by its position in the micro-batch (the same masks whatever the world size).
 Result<MicroBatch> TrainingRun::make_micro_batch(int64_t micro_index, bool for_training) {
   const auto& batches = epoch_batches(micro_index / batches_per_epoch_);
-  PaddedBatch padded = pad_batch(data_.cells, batches[micro_index % batches_per_epoch_], config_.model.pad_id);
-  std::vector<int64_t> mlm = mask_tokens(padded, config_.model, config_.train.mask_prob,
-                                         mix_seed(mix_seed(config_.train.seed, 2), micro_index));
+  const std::vector<int64_t>& global = batches[micro_index % batches_per_epoch_];
+  const int world = parallel_ ? parallel_->world_size() : 1, rank = parallel_ ? parallel_->rank() : 0;
+  std::vector<int64_t> positions = rank_share(static_cast<int64_t>(global.size()), rank, world), members, columns;
+  for (int64_t p : positions) members.push_back(global[p]);
   MicroBatch batch;
+  shares_.clear();
+  for (int r = 0; r < world; ++r) {
+    std::vector<int64_t> share = rank_share(static_cast<int64_t>(global.size()), r, world);
+    if (r == rank) batch.row_offset = static_cast<int64_t>(columns.size());
+    for (int64_t p : share) columns.push_back(data_.cells[global[p]].label);
+    shares_.push_back(static_cast<int64_t>(share.size()));
+  }
+  PaddedBatch padded = pad_batch(data_.cells, members, config_.model.pad_id);
+  std::vector<int64_t> mlm = mask_tokens_by_row(padded, config_.model, config_.train.mask_prob,
+                                                mix_seed(mix_seed(config_.train.seed, 2), micro_index), positions);
   batch.ids = at::tensor(padded.ids, at::kLong).view({padded.batch, padded.length});
   batch.mlm_labels = at::tensor(mlm, at::kLong).view({padded.batch, padded.length});
   batch.labels = at::tensor(padded.labels, at::kLong);
-  if (config_.train.losses.inter) SCCELLO_RETURN_IF_ERROR(fill_targets(padded.labels, &batch));
+  if (config_.train.losses.inter) {
+    if (parallel_ && parallel_->options().global_negatives) SCCELLO_RETURN_IF_ERROR(fill_global_targets(columns, &batch));
+    else SCCELLO_RETURN_IF_ERROR(fill_targets(padded.labels, &batch));
+  }
   if (request_.device == "cuda") {
     auto cuda = at::Device(at::kCUDA);
     batch.ids = batch.ids.to(cuda), batch.mlm_labels = batch.mlm_labels.to(cuda), batch.labels = batch.labels.to(cuda);
     if (batch.levels.defined()) batch.levels = batch.levels.to(cuda), batch.ancestor = batch.ancestor.to(cuda);
+    if (batch.column_labels.defined()) batch.column_labels = batch.column_labels.to(cuda);
   }
   return batch;
+}
+
+// The global counts of this micro-batch and, with --global-negatives, the embedding all-gather.
+MicroBatchCollectives TrainingRun::collectives_for(const MicroBatch& batch) {
+  MicroBatchCollectives c;
+  c.world_size = parallel_->world_size();
+  at::Tensor counts = at::stack({batch.mlm_labels.ne(-100).sum(), batch.labels.ge(0).sum()}).to(at::kCPU);
+  parallel_->all_reduce_sum(counts);
+  c.global_masked = counts[0].item<int64_t>();
+  c.global_labelled = counts[1].item<int64_t>();
+  if (parallel_->options().global_negatives) {
+    DataParallel* parallel = parallel_.get();
+    std::vector<int64_t> shares = shares_;
+    c.gather_rows = [parallel, shares](const at::Tensor& z) { return parallel->gather_rows(z, shares); };
+    c.sum_over_ranks = [parallel](int64_t x) {
+      at::Tensor t = at::full({1}, x, at::kLong);
+      parallel->all_reduce_sum(t);
+      return t.item<int64_t>();
+    };
+  }
+  return c;
 }
 
 // One optimiser update over grad_accum micro-batches. The vocabulary keys (mlm_head over the whole
@@ -310,34 +415,60 @@ Status TrainingRun::train_step(int64_t step) {
   for (int64_t k = 0; k < t.grad_accum; ++k) {
     const int64_t micro = step * t.grad_accum + k;
     SCCELLO_ASSIGN_OR_RETURN(MicroBatch batch, make_micro_batch(micro, true));
-    at::manual_seed(mix_seed(mix_seed(t.seed, 3), micro) >> 1);  // dropout of this micro-batch
+    uint64_t dropout_seed = mix_seed(mix_seed(t.seed, 3), micro);  // dropout of this micro-batch (and rank)
+    if (parallel_) dropout_seed = mix_seed(dropout_seed, 7000 + parallel_->rank());
+    at::manual_seed(dropout_seed >> 1);
+    MicroBatchCollectives collectives;
+    if (parallel_) collectives = collectives_for(batch);
     at::Tensor loss;
     {
       AutocastScope autocast(t.bf16, request_.device == "cuda");
-      loss = micro_batch_loss(model_, batch, t.losses, keys_leaf, &tally, nullptr);
+      loss = micro_batch_loss(model_, batch, t.losses, keys_leaf, &tally, nullptr, parallel_ ? &collectives : nullptr);
     }
     if (request_.nan_at_step == step + 1) loss = loss * std::nan("");
     if (!std::isfinite(loss.item<double>()))
       return Status::internal("loss is not finite at step " + std::to_string(step + 1) + " (micro-batch " +
                               std::to_string(k) + "); stopped. The last good checkpoint: " +
                               (summary_.last_checkpoint.empty() ? "none yet" : summary_.last_checkpoint));
+    if (reducer_) reducer_->prepare(k + 1 == t.grad_accum);
     (loss / static_cast<double>(t.grad_accum)).backward();
   }
+  if (reducer_) reducer_->begin_deferred();
   if (keys.defined() && keys_leaf.grad().defined()) keys.backward(keys_leaf.grad());
+  if (reducer_) reducer_->finish();  // gradients: the mean over ranks
   const double clip = clip_factor(params_, t.clip_norm);
   const double lr = t.lr * lr_multiplier(step, t.warmup_steps, total_steps_);
   optimizer_->update(lr, clip);
   window_.add(tally);
   if ((step + 1) % t.log_every == 0 || step + 1 == total_steps_) {
-    log_step(step + 1, window_, std::chrono::duration<double>(Clock::now() - window_start_).count(), lr);
+    reduce_tally(&window_);
+    if (is_main()) log_step(step + 1, window_, std::chrono::duration<double>(Clock::now() - window_start_).count(), lr);
     window_ = LossTally();
     window_start_ = Clock::now();
   }
   return Status::ok();
 }
 
+// Sums a window's values over the ranks (each rank holds its share of the loss terms); the number
+// of micro-batches stays this rank's, which the shares are per.
+void TrainingRun::reduce_tally(LossTally* t) {
+  if (!parallel_) return;
+  at::Tensor v = at::tensor(std::vector<double>{t->total, t->mgp, t->intra, t->inter, t->reg,
+                                                static_cast<double>(t->mgp_correct), static_cast<double>(t->mgp_count),
+                                                static_cast<double>(t->coh_correct), static_cast<double>(t->coh_count),
+                                                static_cast<double>(t->cells), static_cast<double>(t->tokens)},
+                            at::kDouble);
+  parallel_->all_reduce_sum(v);
+  auto x = [&](int i) { return v[i].item<double>(); };
+  auto n = [&](int i) { return static_cast<int64_t>(std::llround(x(i))); };
+  t->total = x(0), t->mgp = x(1), t->intra = x(2), t->inter = x(3), t->reg = x(4);
+  t->mgp_correct = n(5), t->mgp_count = n(6), t->coh_correct = n(7), t->coh_count = n(8), t->cells = n(9);
+  t->tokens = n(10);
+}
+
 // The request's step hook (train-time evaluation), in eval mode without gradients.
 Status TrainingRun::run_step_hook(int64_t step) {
+  if (!is_main()) return Status::ok();
   if (!request_.step_hook || request_.step_hook_every <= 0 || step % request_.step_hook_every != 0) return Status::ok();
   Result<std::string> line = [&] {
     at::NoGradGuard no_grad;
@@ -406,6 +537,7 @@ Status TrainingRun::checkpoint(int64_t step, const TrainMetrics& last) {
   meta.step = step;
   meta.total_steps = total_steps_;
   meta.micro_batches = step * config_.train.grad_accum;
+  meta.cells_seen = cells_seen(step);
   meta.metrics_json = last.to_json("train");
   NamedTensors tensors = model_tensors(model_);
   for (auto& entry : optimizer_->state()) tensors.push_back(entry);
@@ -428,31 +560,45 @@ Result<TrainSummary> TrainingRun::run() {
   if (!request_.resume.empty()) summary_.last_checkpoint = request_.resume;
   model_->train();
   int64_t step = start_step_;
+  const auto loop_start = Clock::now();
   while (step < total_steps_) {
     SCCELLO_RETURN_IF_ERROR(train_step(step));
     ++step;
     SCCELLO_RETURN_IF_ERROR(run_step_hook(step));
     bool stop = request_.stop_after_step > 0 && step >= request_.stop_after_step;
-    if (step % config_.train.checkpoint_every == 0 || step == total_steps_ || stop) {
+    if (is_main() && (step % config_.train.checkpoint_every == 0 || step == total_steps_ || stop)) {
       TrainMetrics last = summary_.curve.empty() ? TrainMetrics{} : summary_.curve.back();
       SCCELLO_RETURN_IF_ERROR(checkpoint(step, last));
     }
     if (stop) break;
   }
-  if (request_.progress) std::fprintf(stderr, "\n");
+  summary_.train_seconds = std::chrono::duration<double>(Clock::now() - loop_start).count();
+  if (parallel_) {
+    summary_.rank = parallel_->rank(), summary_.world_size = parallel_->world_size();
+    summary_.allreduce_bytes_per_step = reducer_->bytes_per_step();
+    summary_.allreduce_wait_seconds = reducer_->wait_seconds();
+    parallel_->finish();
+  }
+  if (request_.progress && is_main()) std::fprintf(stderr, "\n");
   summary_.steps_done = step;
-  summary_.validation = validate_now(step);
+  if (is_main()) summary_.validation = validate_now(step);
   return summary_;
+}
+
+Status TrainingRun::failed(const std::string& what) {
+  if (!parallel_) return Status::internal("training failed: " + what);
+  const std::string first_line = what.substr(0, what.find('\n'));
+  return Status::io_error(parallel_->failure_message("training stopped: a collective failed (" + first_line + ")"));
 }
 
 }  // namespace
 
 Result<TrainSummary> train_model(Store& store, const TrainRequest& request) {
+  TrainingRun run(store, request);
   try {
-    TrainingRun run(store, request);
     return run.run();
   } catch (const std::exception& e) {
-    return Status::internal("training failed: " + torch_error_text(e));
+    return run.failed(torch_error_text(e));
   }
 }
 

@@ -2,7 +2,10 @@
 // served live by a TargetProvider. AdamW + linear warmup/decay, gradient accumulation and
 // clipping, length-grouped batches, optional bf16 autocast; per-log-step metrics on a progress line
 // and in <out>/metrics.jsonl; atomic checkpoints every N steps and at the end (keep last K);
-// exact resume. Runs on the calling thread (LibTorch intra-op threads as requested).
+// exact resume. Runs on the calling thread (LibTorch intra-op threads as requested). Data-parallel
+// when request.launch names more than one rank (model/distributed.h, docs/distributed.md): every rank
+// calls train_model; batch_size is the global micro-batch, each rank takes its share, so the step
+// plan (and with --global-negatives the loss) does not depend on the world size; rank 0 writes.
 #pragma once
 
 #include <functional>
@@ -11,6 +14,7 @@
 
 #include "graph/status.h"
 #include "model/checkpoint.h"
+#include "model/distributed.h"
 #include "model/encoder.h"
 #include "model/model_config.h"
 
@@ -32,6 +36,9 @@ struct TrainRequest {
   // metrics.jsonl as one line (model/train_eval.h logs {"type":"eval",...}); an error stops training.
   int64_t step_hook_every = 0;
   std::function<Result<std::string>(ScCelloModel& model, int64_t step)> step_hook;
+  // Data parallelism: this process's place (torchrun's environment) and the c10d options.
+  LaunchEnv launch;
+  DistributedOptions distributed;
   // Test hooks.
   CheckpointWriteOptions checkpoint_write;
   int64_t stop_after_step = 0;  // > 0: stop after this step (with a checkpoint), as if interrupted
@@ -53,6 +60,11 @@ struct TrainSummary {
   TrainMetrics validation;           // at the end (step = steps_done)
   std::string last_checkpoint;
   std::string release, release_hash, target;
+  // Data-parallel runs: this rank (only rank 0 has curve, validation and checkpoints) and the
+  // gradient all-reduce: bytes per optimiser step, seconds blocked waiting for it (all steps).
+  int rank = 0, world_size = 1;
+  int64_t allreduce_bytes_per_step = 0;
+  double allreduce_wait_seconds = 0, train_seconds = 0;
 };
 
 Result<TrainSummary> train_model(Store& store, const TrainRequest& request);

@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libgloo-dev
   librocksdb-dev libsqlite3-dev libhdf5-dev zlib1g-dev
   libboost-graph-dev
   libbenchmark-dev libgtest-dev
