@@ -176,12 +176,12 @@ def send_raw(port, payload, slow=False, timeout=15):
         else:
             s.sendall(payload)
         data = b""
-        while True:
+        while b"\r\n" not in data:  # the status line is all we judge; keep-alive may hold the socket
             chunk = s.recv(65536)
             if not chunk:
                 break
             data += chunk
-    except (ConnectionResetError, BrokenPipeError):
+    except (ConnectionResetError, BrokenPipeError, socket.timeout):
         data = data if "data" in locals() else b""
     finally:
         s.close()
