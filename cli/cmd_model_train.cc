@@ -24,6 +24,11 @@ struct TrainArgs {
   bool bf16 = false;
   TrainEvalOptions eval;  // --eval-every/--eval-data/--eval-label-column/--eval-cells
   int nproc = 1;          // --nproc: local workers to start
+  // Model size (override the config's "model" section): --layers --hidden --heads --ffn
+  // --max-positions --dropout.
+  int64_t layers = 0, hidden = 0, heads = 0, ffn = 0, max_positions = 0;
+  double dropout = 0;
+  bool save_init = false;  // --save-init: OUT/init.ckpt, the untrained floor
   DistributedOptions distributed;  // --dist-backend, --dist-timeout, --global-negatives
 };
 
@@ -48,7 +53,9 @@ Status apply_weights(const std::string& spec, LossConfig* l) {
 const char* const kConfigOptions[] = {"--config", "--datasets", "--target", "--losses", "--loss-weights",
                                       "--steps", "--epochs", "--seed", "--batch-size", "--grad-accum",
                                       "--max-len", "--lr", "--warmup", "--log-every", "--checkpoint-every",
-                                      "--keep-last", "--max-cells", "--val-fraction", "--bf16"};
+                                      "--keep-last", "--max-cells", "--val-fraction", "--bf16",
+                                      "--layers", "--hidden", "--heads", "--ffn", "--max-positions",
+                                      "--dropout", "--save-init"};
 
 Status check_resume_options(const CLI::App& cmd) {
   std::string given;
@@ -61,9 +68,10 @@ Status check_resume_options(const CLI::App& cmd) {
 }
 
 Result<RunConfig> build_config(const TrainArgs& a, const CliContext& ctx, const CLI::App& cmd) {
-  if (cmd.count("--steps") && a.steps < 1)
+  if (cmd.count("--steps") && a.steps < 1 && !(a.steps == 0 && a.save_init))
     return Status::invalid("--steps must be at least 1, not " + std::to_string(a.steps) +
-                           " (leave it out to train for --epochs epochs)");
+                           " (leave it out to train for --epochs epochs; --steps 0 --save-init writes only the "
+                           "untrained model)");
   if (cmd.count("--epochs") && a.epochs < 1)
     return Status::invalid("--epochs must be at least 1, not " + std::to_string(a.epochs));
   RunConfig c;
@@ -90,8 +98,27 @@ Result<RunConfig> build_config(const TrainArgs& a, const CliContext& ctx, const 
   if (cmd.count("--max-cells")) t.max_cells = a.max_cells;
   if (cmd.count("--val-fraction")) t.val_fraction = a.val_fraction;
   if (a.bf16) t.bf16 = true;
+  ModelConfig& m = c.model;
+  if (cmd.count("--layers")) m.layers = a.layers;
+  if (cmd.count("--hidden")) m.hidden = a.hidden;
+  if (cmd.count("--heads")) m.heads = a.heads;
+  if (cmd.count("--ffn")) m.ffn = a.ffn;
+  if (cmd.count("--dropout")) m.dropout = m.attention_dropout = a.dropout;
+  if (cmd.count("--max-positions")) m.max_positions = a.max_positions;
+  // A longer --max-len than the position table holds grows the table (unless it was given).
+  if (cmd.count("--max-len") && !cmd.count("--max-positions") && t.max_len > m.max_positions) m.max_positions = t.max_len;
+  if (a.steps == 0 && a.save_init) t.steps = 1;  // the plan is never run: init_only stops before step 1
   SCCELLO_RETURN_IF_ERROR(validate(c));
   return c;
+}
+
+// The coherence head (the prototypes) is trained by the intra/inter losses only: n/a without them.
+std::string coherence_text(const TrainSummary& s, double accuracy) {
+  const bool trained = s.losses.find("intra") != std::string::npos || s.losses.find("inter") != std::string::npos;
+  if (!trained) return "n/a (no intra/inter loss)";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", accuracy);
+  return buf;
 }
 
 void print_summary(const TrainSummary& s) {
@@ -112,13 +139,14 @@ void print_summary(const TrainSummary& s) {
     std::printf("loss: step %lld %.4f -> step %lld %.4f (mgp %.3f -> %.3f, intra %.3f -> %.3f, inter %.3f -> %.3f)\n",
                 (long long)first.step, first.loss, (long long)last.step, last.loss, first.mgp, last.mgp, first.intra,
                 last.intra, first.inter, last.inter);
-    std::printf("train accuracy at the end: mgp %.3f, coherence %.3f; %.1f cells/s\n", last.mgp_acc,
-                last.coherence_acc, last.cells_per_s);
+    std::printf("train accuracy at the end: mgp %.3f, coherence %s; %.1f cells/s\n", last.mgp_acc,
+                coherence_text(s, last.coherence_acc).c_str(), last.cells_per_s);
   }
-  if (s.val_cells > 0)
-    std::printf("validation: mgp loss %.4f, mgp accuracy %.3f, coherence accuracy %.3f\n", s.validation.mgp,
-                s.validation.mgp_acc, s.validation.coherence_acc);
-  std::printf("checkpoint: %s\n", s.last_checkpoint.c_str());
+  if (s.val_cells > 0 && s.steps_done > 0)
+    std::printf("validation: mgp loss %.4f, mgp accuracy %.3f, coherence accuracy %s\n", s.validation.mgp,
+                s.validation.mgp_acc, coherence_text(s, s.validation.coherence_acc).c_str());
+  if (!s.init_checkpoint.empty()) std::printf("untrained model: %s\n", s.init_checkpoint.c_str());
+  if (!s.last_checkpoint.empty()) std::printf("checkpoint: %s\n", s.last_checkpoint.c_str());
 }
 
 // `--nproc N`: this process becomes the launcher of N workers running the same command.
@@ -161,6 +189,8 @@ int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
     request.config = *config;
   }
   request.out_dir = a.out;
+  request.save_init = a.save_init;
+  request.init_only = a.save_init && cmd.count("--steps") && a.steps == 0;
   request.resume = a.resume;
   request.resume_release = ctx.release;
   request.device = a.device;
@@ -200,7 +230,7 @@ void add_train(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--target", args->target, "target provider spec, e.g. ppr:alpha=0.9");
   cmd->add_option("--losses", args->losses, "loss terms to use: any of mgp,intra,inter,reg");
   cmd->add_option("--loss-weights", args->weights, "e.g. mgp=1,inter=0.5");
-  cmd->add_option("--steps", args->steps, "optimiser steps, >= 1 (default: the config's, else 3 epochs)");
+  cmd->add_option("--steps", args->steps, "optimiser steps, >= 1 (default: the config's, else 3 epochs; 0 only with --save-init)");
   cmd->add_option("--epochs", args->epochs, "epochs, >= 1 (when --steps is not given)");
   cmd->add_option("--out", args->out, "output directory (checkpoints/, metrics.jsonl)")->capture_default_str();
   cmd->add_option("--resume", args->resume,
@@ -219,6 +249,16 @@ void add_train(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--max-cells", args->max_cells, "first N cells of each dataset only");
   cmd->add_option("--val-fraction", args->val_fraction, "cells held out for validation");
   cmd->add_flag("--bf16", args->bf16, "bf16 autocast");
+  cmd->add_option("--layers", args->layers, "transformer layers (overrides the config)")->check(CLI::Range(1, 64));
+  cmd->add_option("--hidden", args->hidden, "hidden size (divisible by --heads)")->check(CLI::Range(8, 8192));
+  cmd->add_option("--heads", args->heads, "attention heads")->check(CLI::Range(1, 128));
+  cmd->add_option("--ffn", args->ffn, "feed-forward size")->check(CLI::Range(8, 65536));
+  cmd->add_option("--max-positions", args->max_positions,
+                  "position table size (default: the config's; grown to --max-len when that is longer)")
+      ->check(CLI::Range(2, 65536));
+  cmd->add_option("--dropout", args->dropout, "hidden and attention dropout")->check(CLI::Range(0.0, 0.9));
+  cmd->add_flag("--save-init", args->save_init,
+                "also write the untrained model to OUT/init.ckpt (the floor; --steps 0 --save-init writes only it)");
   cmd->add_option("--nproc", args->nproc,
                   "data-parallel: start N local worker processes (or launch with torchrun: RANK, WORLD_SIZE, "
                   "MASTER_ADDR, MASTER_PORT; docs/distributed.md)")

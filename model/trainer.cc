@@ -125,6 +125,8 @@ class TrainingRun {
   const std::vector<std::vector<int64_t>>& epoch_batches(int64_t epoch);
   Status fill_targets(const std::vector<int64_t>& labels, MicroBatch* batch) const;
   Status checkpoint(int64_t step, const TrainMetrics& last);
+  Status save_initial_model();
+  Status write_checkpoint_at(const std::string& path, int64_t step, const TrainMetrics& last);
   TrainMetrics validate_now(int64_t step);
   void log_step(int64_t step, const LossTally& tally, double seconds, double lr);
   Status run_step_hook(int64_t step);
@@ -525,7 +527,22 @@ TrainMetrics TrainingRun::validate_now(int64_t step) {
   return m;
 }
 
+Status TrainingRun::save_initial_model() {
+  const std::string path = request_.out_dir + "/init.ckpt";
+  SCCELLO_RETURN_IF_ERROR(write_checkpoint_at(path, 0, TrainMetrics{}));
+  summary_.init_checkpoint = path;
+  return Status::ok();
+}
+
 Status TrainingRun::checkpoint(int64_t step, const TrainMetrics& last) {
+  std::string path = checkpoint_path(request_.out_dir, step);
+  SCCELLO_RETURN_IF_ERROR(write_checkpoint_at(path, step, last));
+  prune_checkpoints(request_.out_dir, config_.train.keep_last);
+  summary_.last_checkpoint = path;
+  return Status::ok();
+}
+
+Status TrainingRun::write_checkpoint_at(const std::string& path, int64_t step, const TrainMetrics& last) {
   CheckpointMeta meta;
   meta.config = config_;
   meta.release_name = release_name_;
@@ -541,11 +558,7 @@ Status TrainingRun::checkpoint(int64_t step, const TrainMetrics& last) {
   meta.metrics_json = last.to_json("train");
   NamedTensors tensors = model_tensors(model_);
   for (auto& entry : optimizer_->state()) tensors.push_back(entry);
-  std::string path = checkpoint_path(request_.out_dir, step);
-  SCCELLO_RETURN_IF_ERROR(write_checkpoint(path, meta, tensors, request_.checkpoint_write));
-  prune_checkpoints(request_.out_dir, config_.train.keep_last);
-  summary_.last_checkpoint = path;
-  return Status::ok();
+  return write_checkpoint(path, meta, tensors, request_.checkpoint_write);
 }
 
 Result<TrainSummary> TrainingRun::run() {
@@ -558,6 +571,14 @@ Result<TrainSummary> TrainingRun::run() {
   summary_.migrated_cells = data_.migrated_cells;
   summary_.release = release_name_, summary_.release_hash = release_hash_, summary_.target = target_describe_;
   if (!request_.resume.empty()) summary_.last_checkpoint = request_.resume;
+  summary_.losses = config_.train.losses.enabled_list();
+  if (request_.save_init && start_step_ == 0) {
+    if (is_main()) SCCELLO_RETURN_IF_ERROR(save_initial_model());
+    if (request_.init_only) {
+      if (parallel_) parallel_->finish();
+      return summary_;
+    }
+  }
   model_->train();
   int64_t step = start_step_;
   const auto loop_start = Clock::now();

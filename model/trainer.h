@@ -39,6 +39,10 @@ struct TrainRequest {
   // Data parallelism: this process's place (torchrun's environment) and the c10d options.
   LaunchEnv launch;
   DistributedOptions distributed;
+  // Writes the untrained model (after initialisation and, with several ranks, the broadcast) to
+  // OUT/init.ckpt before the first step: the floor a trained model is compared against.
+  bool save_init = false;
+  bool init_only = false;  // with save_init: stop after writing it (`train --steps 0 --save-init`)
   // Test hooks.
   CheckpointWriteOptions checkpoint_write;
   int64_t stop_after_step = 0;  // > 0: stop after this step (with a checkpoint), as if interrupted
@@ -60,6 +64,8 @@ struct TrainSummary {
   TrainMetrics validation;           // at the end (step = steps_done)
   std::string last_checkpoint;
   std::string release, release_hash, target;
+  std::string losses;  // the loss terms trained ("mgp,intra,inter,reg"; the coherence head needs intra/inter)
+  std::string init_checkpoint;  // with save_init
   // Data-parallel runs: this rank (only rank 0 has curve, validation and checkpoints) and the
   // gradient all-reduce: bytes per optimiser step, seconds blocked waiting for it (all steps).
   int rank = 0, world_size = 1;

@@ -128,6 +128,36 @@ NamedTensors final_tensors(const std::string& out_dir) {
   return ckpt->tensors;
 }
 
+TEST(Training, SaveInitWritesTheUntrainedModelFirst) {
+  RunConfig c = tiny_run();
+  c.train.steps = 3;
+  TrainRequest trained = request_for(c, "init_then_train");
+  trained.save_init = true;
+  auto s = train_model(ModelStore::store(), trained);
+  ASSERT_TRUE(s.is_ok()) << s.status().message();
+  ASSERT_EQ(s->init_checkpoint, trained.out_dir + "/init.ckpt");
+  TrainRequest only = request_for(c, "init_only");
+  only.save_init = only.init_only = true;
+  auto o = train_model(ModelStore::store(), only);
+  ASSERT_TRUE(o.is_ok()) << o.status().message();
+  EXPECT_EQ(o->steps_done, 0);
+  EXPECT_TRUE(o->last_checkpoint.empty());
+  auto a = read_checkpoint(s->init_checkpoint), b = read_checkpoint(o->init_checkpoint);
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  EXPECT_EQ(a->meta.step, 0);
+  // Same seed: the same initial parameters; training moved them.
+  NamedTensors last = final_tensors(trained.out_dir);
+  ASSERT_EQ(a->tensors.size(), b->tensors.size());
+  double moved = 0;
+  for (size_t i = 0; i < a->tensors.size(); ++i) {
+    ASSERT_EQ(a->tensors[i].first, b->tensors[i].first);
+    EXPECT_TRUE(a->tensors[i].second.equal(b->tensors[i].second)) << a->tensors[i].first;
+    for (const auto& [name, t] : last)
+      if (name == a->tensors[i].first) moved = std::max(moved, (t - a->tensors[i].second).abs().max().item<double>());
+  }
+  EXPECT_GT(moved, 1e-4);
+}
+
 TEST(Training, ResumeEqualsUninterruptedTraining) {
   RunConfig c = tiny_run();
   c.train.steps = 6, c.train.grad_accum = 2, c.train.max_cells = 64;
