@@ -191,6 +191,8 @@ def send_raw(port, payload, slow=False, timeout=15):
 
 def abuse(port, index, count):
     cases = malformed_cases(index)
+    # A server without the model (sccello-tools, e.g. the ASan build) cannot embed uploads: 501.
+    uploads = json.loads(request(port, "GET", "/v1/indexes")[1])[0].get("uploads", False)
     statuses, bad = {}, []
     slow_every = 50
     for i in range(count):
@@ -202,6 +204,8 @@ def abuse(port, index, count):
         status = send_raw(port, payload, slow=slow)
         statuses[status] = statuses.get(status, 0) + 1
         # A slow sender may simply be disconnected (None): that is the timeout doing its job.
+        if name == "fake upload" and not uploads and status == 501:
+            continue
         if not ((status is not None and 400 <= status < 500) or (slow and status in (None, 408))):
             bad.append((name, status))
     return statuses, bad
