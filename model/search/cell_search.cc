@@ -131,6 +131,31 @@ Result<std::vector<Neighbour>> CellSearch::knn(const float* query, int64_t exclu
   return found;
 }
 
+// A query term outside the index's label space (a new cell's predicted term the reference does
+// not hold): a provider bound to the query's term and the hits' terms, for this query only.
+Result<std::vector<int32_t>> CellSearch::hit_levels_own_space(const QueryResult& result) const {
+  std::vector<TermId> space{result.query_term};
+  for (const auto& hit : result.hits)
+    if (!hit.term_id.empty() && graph_->index_of(hit.term_id) && !contains(space, hit.term_id)) space.push_back(hit.term_id);
+  TargetContext ctx;
+  ctx.store = store_;
+  ctx.release = release_name_;
+  ctx.release_data = release_.get();
+  ctx.label_space = space;
+  ctx.threads = options_.threads;
+  ctx.use_cache = !store_->read_only();
+  SCCELLO_ASSIGN_OR_RETURN(auto provider, make_target_provider(options_.target, ctx));
+  std::vector<LabelIndex> labels(space.size());
+  for (size_t i = 0; i < space.size(); ++i) labels[i] = static_cast<LabelIndex>(i);
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<int32_t> levels, provider->levels(labels));
+  std::vector<int32_t> out(result.hits.size(), 0);
+  for (size_t i = 0; i < result.hits.size(); ++i) {
+    const auto at = std::find(space.begin(), space.end(), result.hits[i].term_id);
+    if (!result.hits[i].term_id.empty() && at != space.end()) out[i] = levels[static_cast<size_t>(at - space.begin())];
+  }
+  return out;
+}
+
 Result<std::vector<int32_t>> CellSearch::hit_levels(const QueryResult& result) const {
   std::call_once(levels_once_, [this] {
     std::vector<TermId> space;
@@ -154,7 +179,7 @@ Result<std::vector<int32_t>> CellSearch::hit_levels(const QueryResult& result) c
   // label space (a new cell's predicted term) has no level.
   std::vector<int32_t> out(result.hits.size(), 0);
   const LabelIndex query = p.label_of(result.query_term);
-  if (query < 0) return out;
+  if (query < 0) return hit_levels_own_space(result);
   std::vector<LabelIndex> labels{query};
   std::vector<size_t> at(result.hits.size(), 0);
   for (size_t i = 0; i < result.hits.size(); ++i) {

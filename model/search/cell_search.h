@@ -113,6 +113,7 @@ class CellSearch {
   // Levels of each hit's term seen from the query's term (0: none), from the provider bound to
   // the index's label space (the terms its cells carry), built on first use.
   Result<std::vector<int32_t>> hit_levels(const QueryResult& result) const;
+  Result<std::vector<int32_t>> hit_levels_own_space(const QueryResult& result) const;
 
   Store* store_ = nullptr;
   const CellIndex* index_ = nullptr;
