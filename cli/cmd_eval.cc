@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "cli/table.h"
 #include "model/eval/clustering_eval.h"
 #include "model/eval/novel_types.h"
+#include "store/safe_text.h"
 
 namespace sccello {
 namespace {
@@ -19,7 +21,30 @@ namespace {
 struct ClusteringArgs {
   eval::ClusteringRequest request;
   std::string baseline, knn = "exact", dump_dir;
+  bool per_label = false;
 };
+
+nlohmann::json purity_json(const eval::ClusteringReport& r, const eval::ClusteringScores& s) {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t l = 0; l < r.label_names.size() && l < s.label_purity.size(); ++l)
+    j[r.label_names[l]] = json_number(s.label_purity[l]);
+  return j;
+}
+
+// One row per label: cells, and the kNN purity of the model (and of the PCA baseline).
+void print_label_purity(const CliContext& ctx, const eval::ClusteringReport& r) {
+  std::map<std::string, int64_t> cells;
+  for (const auto& l : r.labels) ++cells[l];
+  Table t{{"label", "cells", "model_purity"}, {}};
+  if (r.pca) t.columns.push_back("pca_purity");
+  for (size_t l = 0; l < r.label_names.size(); ++l) {
+    std::vector<std::string> row{r.label_names[l], std::to_string(cells[r.label_names[l]]),
+                                 format_number(r.model.label_purity[l])};
+    if (r.pca) row.push_back(format_number(r.pca->label_purity[l]));
+    t.add_row(std::move(row));
+  }
+  print_table(t, ctx.format(), std::cout);
+}
 
 nlohmann::json scores_json(const eval::ClusteringScores& s) {
   nlohmann::json j = {{"nmi", json_number(s.nmi)}, {"ari", json_number(s.ari)}, {"asw_label", json_number(s.asw_label)},
@@ -46,13 +71,17 @@ void add_scores_row(Table* t, const std::string& name, const eval::ClusteringSco
   t->add_row(std::move(row));
 }
 
-void print_clustering(const CliContext& ctx, const eval::ClusteringReport& r) {
+void print_clustering(const CliContext& ctx, const eval::ClusteringReport& r, bool per_label, int32_t neighbours) {
   if (ctx.format() == OutputFormat::kJson) {
     nlohmann::json j = {{"model", scores_json(r.model)}};
-    if (r.pca) j["pca"] = scores_json(*r.pca);
+    j["model"]["label_purity"] = purity_json(r, r.model);
+    if (r.pca) {
+      j["pca"] = scores_json(*r.pca);
+      j["pca"]["label_purity"] = purity_json(r, *r.pca);
+    }
     j["cells_total"] = r.cells_total;
     j["cells_unlabelled"] = r.cells_unlabelled;
-    std::cout << j.dump(2) << '\n';
+    std::cout << json_dump(j, 2) << '\n';
     return;
   }
   Table t{{"embedding", "nmi", "ari", "asw_label", "avg_bio"}, {}};
@@ -68,6 +97,10 @@ void print_clustering(const CliContext& ctx, const eval::ClusteringReport& r) {
                               std::to_string(r.pca_detail.components) + " PCs) in " + format_number(r.pca->seconds, "%.1f") + " s"
                         : std::string())
               << "\n";
+  if (!per_label) return;
+  if (ctx.format() == OutputFormat::kText)
+    std::cout << "\nkNN purity per label (share of a cell's " << neighbours << " nearest cells with its label):\n";
+  print_label_purity(ctx, r);
 }
 
 int run_clustering(const CliContext& ctx, ClusteringArgs& a) {
@@ -83,7 +116,7 @@ int run_clustering(const CliContext& ctx, ClusteringArgs& a) {
   if (!a.dump_dir.empty()) {
     if (Status s = eval::write_clustering_dump(a.dump_dir, *report); !s) return report_error(s);
   }
-  print_clustering(ctx, *report);
+  print_clustering(ctx, *report, a.per_label, a.request.clustering.n_neighbors - 1);
   return 0;
 }
 
@@ -102,6 +135,7 @@ void add_clustering(CLI::App* group, CliContext& ctx) {
   cmd->add_option("--neighbors", r.clustering.n_neighbors, "k of the kNN graph, the cell itself included")->capture_default_str();
   cmd->add_option("--knn", a->knn, "exact | hnsw")->capture_default_str();
   cmd->add_option("--seed", r.clustering.seed, "Leiden random seed")->capture_default_str();
+  cmd->add_flag("--per-label", a->per_label, "also print each label's kNN purity (model and PCA); --json always has it");
   cmd->add_option("--dump-dir", a->dump_dir, "write clusters, HVGs, PCA variance and embedding here (bench/compare_eval.py)");
   cmd->callback([&ctx, a] { ctx.action = [&ctx, a] { return run_clustering(ctx, *a); }; });
 }
@@ -121,7 +155,7 @@ void print_novel(const CliContext& ctx, const eval::NovelReport& r) {
     nlohmann::json j = {{"scores", rows}, {"seen", r.seen}, {"unseen", r.unseen}, {"target", r.target},
                         {"reference_cells", r.reference_cells}, {"query_cells", r.query_cells},
                         {"query_cells_ignored", r.query_cells_ignored}};
-    std::cout << j.dump(2) << '\n';
+    std::cout << json_dump(j, 2) << '\n';
     return;
   }
   Table t{{"fraction", "candidates", "accuracy", "accuracy_sd", "macro_f1", "macro_f1_sd"}, {}};

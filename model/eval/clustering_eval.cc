@@ -71,8 +71,9 @@ std::vector<float> select_rows(const std::vector<float>& values, int64_t dims, c
 
 Status score_both(const ClusteringRequest& request, const std::vector<float>& model_values, int64_t dims,
                   ClusteringReport* report) {
-  std::vector<std::string> label_names, batch_names;
-  const std::vector<int32_t> label = encode_values(report->labels, &label_names);
+  std::vector<std::string> batch_names;
+  const std::vector<int32_t> label = encode_values(report->labels, &report->label_names);
+  const std::vector<std::string>& label_names = report->label_names;
   const std::vector<int32_t> batch = encode_values(report->batches, &batch_names);
   const int32_t labels = static_cast<int32_t>(label_names.size()), batches = static_cast<int32_t>(batch_names.size());
   SCCELLO_ASSIGN_OR_RETURN(report->model, score_embedding(model_values, dims, label, labels, batch, batches, request.clustering));
@@ -108,6 +109,7 @@ Result<ClusteringScores> score_embedding(const std::vector<float>& values, int64
   s.n_cells = n;
   SCCELLO_RETURN_IF_ERROR(best_clustering(graph, label, options, &s));
   s.asw_label = (silhouette_from_sums(pass, label) + 1) / 2;
+  s.label_purity = knn_label_purity(lists.index, lists.k, label, labels);
   s.avg_bio = (s.nmi + s.ari + s.asw_label) / 3;
   if (!batch.empty()) {
     s.has_batch = true;
@@ -117,6 +119,26 @@ Result<ClusteringScores> score_embedding(const std::vector<float>& values, int64
   }
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return s;
+}
+
+std::vector<double> knn_label_purity(const std::vector<int32_t>& knn, int32_t k, const std::vector<int32_t>& label,
+                                     int32_t labels) {
+  std::vector<double> sum(labels, 0.0);
+  std::vector<int64_t> cells(labels, 0);
+  for (size_t i = 0; i < label.size(); ++i) {
+    int32_t listed = 0, same = 0;
+    for (int32_t j = 0; j < k; ++j) {
+      const int32_t other = knn[i * k + j];
+      if (other < 0) continue;
+      ++listed;
+      same += label[other] == label[i];
+    }
+    if (listed == 0) continue;
+    sum[label[i]] += static_cast<double>(same) / listed;
+    ++cells[label[i]];
+  }
+  for (int32_t l = 0; l < labels; ++l) sum[l] = cells[l] > 0 ? sum[l] / cells[l] : 0.0;
+  return sum;
 }
 
 Result<ClusteringReport> evaluate_clustering(const ClusteringRequest& request) {

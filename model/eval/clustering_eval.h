@@ -37,8 +37,15 @@ struct ClusteringScores {
   int32_t n_clusters = 0;
   int64_t n_cells = 0;
   std::vector<int32_t> clusters;  // the best clustering, per cell
+  std::vector<double> label_purity;  // per label code: mean share of a cell's k-1 neighbours
+                                     // with its label (kNN purity; how well a type stays apart)
   double seconds = 0;
 };
+
+// kNN purity per label: for each cell, the share of its listed neighbours (padding -1 skipped)
+// that carry its label; averaged over the cells of each label (0 for a label without cells).
+std::vector<double> knn_label_purity(const std::vector<int32_t>& knn, int32_t k, const std::vector<int32_t>& label,
+                                     int32_t labels);
 
 // Scores an embedding (cells x dims) against label codes 0..labels-1 and, when `batch` is not
 // empty, batch codes 0..batches-1. REQUIRES: sizes agree.
@@ -62,6 +69,7 @@ struct ClusteringReport {
   int64_t cells_total = 0;       // in the embeddings file
   int64_t cells_unlabelled = 0;  // excluded: empty, "?", NaN, ... label
   std::vector<std::string> cell_ids, labels, batches;  // the scored cells
+  std::vector<std::string> label_names;                // label code -> name (label_purity's order)
   ClusteringScores model;
   std::optional<ClusteringScores> pca;
   PcaResult pca_detail;          // HVGs, variance ratios, the PCA embedding

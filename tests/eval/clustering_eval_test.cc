@@ -3,6 +3,7 @@
 //   pbmc68k_reduced obsm/X_pca by bulk_labels (batch: phase) and pbmc3k's PCA baseline.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -34,6 +35,49 @@ TEST(ClusteringEval, Pbmc68kPcaMatchesSklearnAndLeidenalg) {
   std::vector<std::string> names;
   EXPECT_NEAR(normalized_mutual_info(encode_values(report->labels, &names), s.clusters), s.nmi, 1e-12);
   EXPECT_GT(s.nmi, 0.6);
+}
+
+// kNN purity per label against a brute-force oracle: every pair's squared distance in double,
+// the 14 nearest others by a full sort (ties by index), the share with the cell's label.
+TEST(ClusteringEval, LabelPurityMatchesBruteForceNeighbours) {
+  ClusteringRequest r;
+  r.embeddings = kPbmc68k;
+  r.key = "X_pca";
+  r.label_column = "bulk_labels";
+  auto report = evaluate_clustering(r);
+  ASSERT_TRUE(report.is_ok()) << report.status().message();
+  auto e = read_embeddings(kPbmc68k, "X_pca");
+  ASSERT_TRUE(e.is_ok());
+  std::vector<std::string> names;
+  const std::vector<int32_t> label = encode_values(report->labels, &names);
+  ASSERT_EQ(names, report->label_names);
+  const int64_t n = e->num_cells(), d = e->dims;
+  ASSERT_EQ(n, static_cast<int64_t>(label.size()));
+  std::vector<double> sum(names.size(), 0.0), count(names.size(), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<std::pair<double, int64_t>> by_distance;
+    for (int64_t j = 0; j < n; ++j) {
+      if (j == i) continue;
+      double dist = 0;
+      for (int64_t c = 0; c < d; ++c) {
+        const double diff = double(e->values[i * d + c]) - e->values[j * d + c];
+        dist += diff * diff;
+      }
+      by_distance.emplace_back(dist, j);
+    }
+    std::sort(by_distance.begin(), by_distance.end());
+    int same = 0;
+    for (int t = 0; t < 14; ++t) same += label[by_distance[t].second] == label[i];
+    sum[label[i]] += same / 14.0;
+    count[label[i]] += 1;
+  }
+  ASSERT_EQ(report->model.label_purity.size(), names.size());
+  for (size_t l = 0; l < names.size(); ++l)
+    EXPECT_NEAR(report->model.label_purity[l], sum[l] / count[l], 2.0 / 14 / count[l]) << names[l];  // a float tie may swap one neighbour
+  // The purity of the whole embedding lies between its worst and best type.
+  const auto [lo, hi] = std::minmax_element(report->model.label_purity.begin(), report->model.label_purity.end());
+  EXPECT_LT(*lo, 0.6);
+  EXPECT_GT(*hi, 0.9);
 }
 
 TEST(ClusteringEval, Pbmc3kPcaBaselineAvgBio) {
