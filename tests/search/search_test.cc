@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -317,6 +318,68 @@ TEST_P(SearchTest, ReleaseViewMigratesAndTermQueries) {
   EXPECT_EQ(lymphocyte_rolled, 40);
   EXPECT_EQ(direct, 40);
   (void)old_search;
+}
+
+// Cells labelled with terms of CL 2021-12-16 that 2022-12-15 obsoleted: valve cell CL:0000663
+// (replaced_by CL:1000147) and inhibitory neuron CL:0008029 (no replacement). Through 2022-12-15
+// the first is migrated and the second unmapped; through 2021-12-16 both are live; a query by
+// one of those cells relates its hits through the migrated term.
+TEST_P(SearchTest, ReleaseViewMigratesObsoletedTerms) {
+  const std::string map = path_ + "_obsolete_map.tsv";
+  {
+    std::ofstream out(map);
+    out << "label\tcl_id\nB\tCL:0000663\nCD14+ Mono\tCL:0008029\n";
+  }
+  {
+    auto store = open(false);
+    GeneVocab vocab = GeneVocab::load(data("vocab")).value();
+    CellImportOptions o;
+    o.dataset = "pbmc3k_2021";
+    o.tokenizer.max_len = 256;
+    o.cl_map_tsv = map;
+    auto r = import_cells(*store, vocab, data("cells/pbmc3k_seurat/pbmc3k_seurat.h5ad"), o);
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    CountingEmbedder embed;
+    ASSERT_TRUE(build_index(*store, test_model(), embed.fn(), options("old_terms", {"pbmc3k_2021"})).is_ok());
+  }
+  auto store = open(true);
+  auto index = CellIndex::open(*store, "old_terms").value();
+  SearchOptions newer, older;
+  newer.release = "2022-12-15";
+  older.release = "2021-12-16";
+  auto through_new = CellSearch::open(*store, *index, newer).value();
+  auto through_old = CellSearch::open(*store, *index, older).value();
+  int64_t valve = 0, neuron = 0, b_row = -1;
+  for (int64_t r = 0; r < index->info().rows; ++r) {
+    const TermId& stored = index->cells()[r].term_id;
+    if (stored == "CL:0000663") {
+      ++valve;
+      b_row = r;
+      EXPECT_EQ(through_new->viewed_term(r), "CL:1000147");
+      EXPECT_EQ(through_old->viewed_term(r), "CL:0000663");
+    } else if (stored == "CL:0008029") {
+      ++neuron;
+      EXPECT_EQ(through_new->viewed_term(r), "");
+      EXPECT_EQ(through_old->viewed_term(r), "CL:0008029");
+    }
+  }
+  EXPECT_EQ(valve, 344);   // pbmc3k's B cells
+  EXPECT_EQ(neuron, 480);  // and CD14+ monocytes
+  ASSERT_GE(b_row, 0);
+  QueryOptions q;
+  q.k = 10;
+  auto hits = through_new->by_cell("pbmc3k_2021", index->cells()[b_row].cell_id, q).value();
+  EXPECT_EQ(hits.query_term, "CL:1000147");
+  for (const auto& h : hits.hits)
+    if (h.term_id == "CL:1000147") EXPECT_EQ(h.relation, "same");
+  // The filter takes the view's terms: under the replacement, only migrated valve-cell rows.
+  q.filters.under = {"CL:1000147"};
+  auto under = through_new->by_cell("pbmc3k_2021", index->cells()[b_row].cell_id, q).value();
+  ASSERT_EQ(under.hits.size(), 10u);
+  for (const auto& h : under.hits) EXPECT_EQ(index->cells()[h.row].term_id, "CL:0000663");
+  // Through 2022-12-15 the obsolete id itself is not a filter term.
+  q.filters.under = {"CL:0000663"};
+  EXPECT_FALSE(through_new->by_cell("pbmc3k_2021", index->cells()[b_row].cell_id, q).is_ok());
 }
 
 TEST_P(SearchTest, BadInputIsRefusedClearly) {
