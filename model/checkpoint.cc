@@ -46,6 +46,7 @@ class HashingWriter {
   HashingWriter(FILE* f, int64_t fail_after) : f_(f), fail_after_(fail_after) {}
   bool put(const void* data, size_t n) {
     if (fail_after_ >= 0 && written_ + static_cast<int64_t>(n) > fail_after_) return false;
+    if (n == 0) return true;  // an empty tensor's data pointer may be null
     hash_ = fnv1a(hash_, data, n);
     written_ += static_cast<int64_t>(n);
     return std::fwrite(data, 1, n, f_) == n;
@@ -228,7 +229,7 @@ bool read_tensor(Reader& r, std::string* name, at::Tensor* out) {
   uint64_t nbytes = 0;
   if (!r.get_pod(&nbytes) || nbytes != bytes || nbytes > r.remaining()) return false;
   *out = at::empty(dims, at::TensorOptions().dtype(it->first));
-  std::memcpy(out->data_ptr(), r.here(), nbytes);
+  if (nbytes > 0) std::memcpy(out->data_ptr(), r.here(), nbytes);  // an empty tensor has no storage
   return r.skip(nbytes);
 }
 
@@ -236,10 +237,7 @@ bool read_tensor(Reader& r, std::string* name, at::Tensor* out) {
 
 namespace {
 
-Result<Checkpoint> read_checkpoint_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::not_found("cannot open checkpoint " + path);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+Result<Checkpoint> parse_checkpoint_bytes(const std::string& bytes, const std::string& path) {
   if (bytes.size() < 20 || std::memcmp(bytes.data(), kMagic, 8) != 0)
     return Status::invalid(path + " is not a sccello checkpoint (bad magic)");
   uint32_t version = 0;
@@ -268,6 +266,13 @@ Result<Checkpoint> read_checkpoint_file(const std::string& path) {
   return ckpt;
 }
 
+Result<Checkpoint> read_checkpoint_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::not_found("cannot open checkpoint " + path);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_checkpoint_bytes(bytes, path);
+}
+
 }  // namespace
 
 Result<Checkpoint> read_checkpoint(const std::string& path) {
@@ -275,6 +280,14 @@ Result<Checkpoint> read_checkpoint(const std::string& path) {
     return read_checkpoint_file(path);
   } catch (const std::exception& e) {
     return Status::corruption(path + ": cannot load the checkpoint: " + torch_error_text(e));
+  }
+}
+
+Result<Checkpoint> parse_checkpoint(const std::string& bytes, const std::string& name) {
+  try {
+    return parse_checkpoint_bytes(bytes, name);
+  } catch (const std::exception& e) {
+    return Status::corruption(name + ": cannot load the checkpoint: " + torch_error_text(e));
   }
 }
 

@@ -1,7 +1,9 @@
 // Checkpoint: sccello's own file format for a model and its training state, independent of
 // LibTorch's pickle format so the same file loads under LibTorch 1.13 and 2.x:
 //   "SCCELLOC" | u32 version | u64 n + metadata JSON | u64 count | per tensor: u32 n + name,
-//   u8 dtype, u32 ndim, i64 dims[ndim], u64 nbytes + raw little-endian bytes | u64 FNV-1a of all before.
+//   u8 dtype, u32 ndim, i64 dims[ndim], u64 nbytes + raw little-endian bytes | u64 FNV-1a of all before
+//   (prime 1099511628211, offset basis 1469598103934665603: not FNV's published basis, kept since
+//   version 1 files carry it).
 // Writes are atomic (temporary file, fsync, rename): a failed write leaves the previous file intact.
 #pragma once
 
@@ -53,6 +55,9 @@ struct CheckpointWriteOptions {
 Status write_checkpoint(const std::string& path, const CheckpointMeta& meta, const NamedTensors& tensors,
                         const CheckpointWriteOptions& options = {});
 Result<Checkpoint> read_checkpoint(const std::string& path);
+// The same from the file's bytes in memory (`name` is what messages call it): the fuzz harness's
+// entry point (tests/fuzz/checkpoint_fuzz.cc).
+Result<Checkpoint> parse_checkpoint(const std::string& bytes, const std::string& name);
 
 // A checkpoint file, or a training output directory (its newest checkpoints/step-*.ckpt).
 Result<std::string> resolve_checkpoint_path(const std::string& file_or_dir);

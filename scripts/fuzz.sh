@@ -2,7 +2,9 @@
 # Builds the libFuzzer harnesses of tests/fuzz with clang (ASan + UBSan) into build-fuzz/ and
 # runs each for SECONDS seconds (default 60) on its seed corpus (tests/data/bad and bundled
 # data), keeping what it learns in build-fuzz/corpus/<harness>. Findings: build-fuzz/crash-*.
-# Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]   (harnesses: obo cellxgene_json mtx h5ad serve)
+# Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]   (harnesses: obo cellxgene_json mtx h5ad checkpoint serve)
+# `checkpoint` (model/checkpoint.cc, the checkpoint reader) links Debian's LibTorch (not
+# instrumented itself; the reader and the harness are); its seed is tests/fuzz/seeds/.
 # `serve` (the HTTP service's request handling over a real store) is built by CMake with clang in
 # build-fuzz-serve/ (-DSCCELLO_FUZZ=ON, ASan + UBSan, no LibTorch); its first build takes minutes.
 # allocator_may_return_null=1: a huge malloc inside libhdf5 (a corrupt size field) returns NULL,
@@ -49,6 +51,7 @@ seed() {  # seed corpus of one harness
     cellxgene_json) cp "$ROOT"/tests/data/bad/*.json "$dir"/ ;;
     mtx) for d in "$ROOT"/tests/data/bad/mtx_*/; do cp "$d/matrix.mtx" "$dir/$(basename "$d").mtx"; done ;;
     h5ad) cp "$ROOT"/tests/data/bad/*.h5ad "$ROOT"/tests/data/bad/*.h5 "$dir"/ ;;
+    checkpoint) cp "$ROOT"/tests/fuzz/seeds/checkpoint_* "$dir"/ ;;
   esac
 }
 
@@ -79,10 +82,15 @@ for h in "${HARNESSES[@]}"; do
     continue
   fi
   srcs=("${COMMON[@]}")
+  libs=("${LIBS[@]}")
   [[ "$h" == mtx || "$h" == h5ad ]] && srcs+=("${MATRIX[@]}")
+  if [[ "$h" == checkpoint ]]; then
+    srcs=(graph/status.cc store/safe_text.cc model/model_config.cc model/checkpoint.cc)
+    libs=(-ltorch -ltorch_cpu -lc10 -lpthread)
+  fi
   echo "== building $h"
   # shellcheck disable=SC2046
-  "$CXX" "${FLAGS[@]}" "$ROOT/tests/fuzz/${h}_fuzz.cc" $(compile "${srcs[@]}") "${LIBS[@]}" -o "$OUT/${h}_fuzz"
+  "$CXX" "${FLAGS[@]}" "$ROOT/tests/fuzz/${h}_fuzz.cc" $(compile "${srcs[@]}") "${libs[@]}" -o "$OUT/${h}_fuzz"
   seed "$h"
   extra=()
   [[ "$h" == h5ad ]] && extra=(-fork=1 -ignore_crashes=1)

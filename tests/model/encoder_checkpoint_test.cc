@@ -115,6 +115,7 @@ TEST(Checkpoint, RoundTripKeepsTensorsAndMetadata) {
   NamedTensors tensors = model_tensors(model);
   tensors.emplace_back("extra.bf16", at::randn({3, 2}).to(at::kBFloat16));
   tensors.emplace_back("extra.long", at::arange(5, at::kLong));
+  tensors.emplace_back("extra.empty", at::empty({0, 4}));  // no storage: found by the checkpoint fuzzer
   ASSERT_TRUE(write_checkpoint(checkpoint_path(dir, 7), sample_meta(), tensors).is_ok());
   auto path = resolve_checkpoint_path(dir);
   ASSERT_TRUE(path.is_ok());
@@ -129,6 +130,13 @@ TEST(Checkpoint, RoundTripKeepsTensorsAndMetadata) {
     EXPECT_EQ(ckpt->tensors[i].first, tensors[i].first);
     EXPECT_TRUE(at::equal(ckpt->tensors[i].second, tensors[i].second.detach())) << tensors[i].first;
   }
+  // The in-memory parser (the fuzz harness's entry) reads the same file's bytes the same way.
+  std::ifstream in(*path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto parsed = parse_checkpoint(bytes, "bytes");
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
+  ASSERT_EQ(parsed->tensors.size(), tensors.size());
+  EXPECT_EQ(parsed->tensors.back().second.sizes(), at::IntArrayRef({0, 4}));
   auto loaded = load_model(dir);
   ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
   auto ids = at::randint(2, 25426, {2, 9}, at::kLong);
