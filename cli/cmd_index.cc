@@ -121,8 +121,8 @@ void print_results(const std::vector<QueryResult>& results, OutputFormat format)
     for (const auto& h : r.hits) {
       std::vector<std::string> row;
       if (many) row.push_back(r.query);
-      for (std::string v : {std::to_string(h.rank), h.cell->dataset, h.cell->cell_id, format_number(h.similarity), h.term_id,
-                            h.term_name, h.cell->donor, h.cell->tissue, relation_text(h),
+      for (std::string v : {std::to_string(h.rank), h.cell.dataset, h.cell.cell_id, format_number(h.similarity), h.term_id,
+                            h.term_name, h.cell.donor, h.cell.tissue, relation_text(h),
                             h.level > 0 ? std::to_string(h.level) : std::string()})
         row.push_back(v);
       t.add_row(row);

@@ -282,9 +282,9 @@ py::object results_frame(const std::vector<QueryResult>& results) {
   py::list query, rank, dataset, cell_id, similarity, term_id, name, donor, tissue, relation, lca_id, distance, level;
   for (const QueryResult& r : results)
     for (const QueryHit& h : r.hits) {
-      query.append(r.query), rank.append(h.rank), dataset.append(h.cell->dataset), cell_id.append(h.cell->cell_id);
-      similarity.append(h.similarity), term_id.append(h.term_id), name.append(h.term_name), donor.append(h.cell->donor);
-      tissue.append(h.cell->tissue), relation.append(h.relation), lca_id.append(h.lca_id), distance.append(h.distance);
+      query.append(r.query), rank.append(h.rank), dataset.append(h.cell.dataset), cell_id.append(h.cell.cell_id);
+      similarity.append(h.similarity), term_id.append(h.term_id), name.append(h.term_name), donor.append(h.cell.donor);
+      tissue.append(h.cell.tissue), relation.append(h.relation), lca_id.append(h.lca_id), distance.append(h.distance);
       level.append(h.level);
     }
   return data_frame({{"query", query}, {"rank", rank}, {"dataset", dataset}, {"cell_id", cell_id},

@@ -1,5 +1,7 @@
 #include "model/search/cell_index.h"
 
+#include <cstring>
+
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -88,26 +90,6 @@ std::string encode_cells(const std::vector<IndexCell>& cells) {
     out.back() = '\n';
   }
   return out;
-}
-
-void decode_cells(const std::string& dataset, const std::string& bytes, std::vector<IndexCell>* out) {
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    size_t end = bytes.find('\n', pos);
-    if (end == std::string::npos) end = bytes.size();
-    IndexCell cell;
-    cell.dataset = dataset;
-    std::string* fields[] = {&cell.cell_id, &cell.term_id, &cell.label, &cell.donor, &cell.tissue};
-    size_t f = 0, start = pos;
-    for (size_t i = pos; i <= end && f < 5; ++i) {
-      if (i == end || bytes[i] == '\t') {
-        fields[f++]->assign(bytes, start, i - start);
-        start = i + 1;
-      }
-    }
-    out->push_back(std::move(cell));
-    pos = end + 1;
-  }
 }
 
 std::string new_file_name(const std::string& name) {
@@ -358,15 +340,76 @@ Result<std::unique_ptr<CellIndex>> CellIndex::open(const Store& store, const std
   return index;
 }
 
+uint32_t IndexCells::code_of(std::string_view term) {
+  // A corpus holds tens of distinct terms: a scan of string_views beats hashing a string per row.
+  if (terms_.size() <= 64) {
+    for (size_t i = 0; i < terms_.size(); ++i)
+      if (terms_[i] == term) return static_cast<uint32_t>(i);
+  }
+  auto [it, added] = term_codes_.emplace(std::string(term), static_cast<uint32_t>(terms_.size()));
+  if (added) terms_.push_back(it->first);
+  return it->second;
+}
+
+void IndexCells::add_dataset(const std::string& name, std::string lines) {
+  Part p{name, std::make_unique<std::string>(std::move(lines)), size()};
+  const std::string& text = *p.lines;
+  const char* base = text.data();
+  for (size_t pos = 0; pos < text.size();) {
+    const char* nl = static_cast<const char*>(std::memchr(base + pos, '\n', text.size() - pos));
+    const size_t end = nl ? static_cast<size_t>(nl - base) : text.size();
+    // The term is the second field.
+    std::string_view line(base + pos, end - pos);
+    std::string_view term;
+    if (const size_t t1 = line.find('\t'); t1 != std::string_view::npos) {
+      term = line.substr(t1 + 1);
+      term = term.substr(0, term.find('\t'));
+    }
+    line_start_.push_back(pos);
+    term_code_.push_back(code_of(term));
+    pos = end + 1;
+  }
+  parts_.push_back(std::move(p));
+}
+
+const IndexCells::Part& IndexCells::part(int64_t row) const {
+  size_t i = parts_.size() - 1;
+  while (i > 0 && parts_[i].first_row > row) --i;
+  return parts_[i];
+}
+
+std::string_view IndexCells::field(int64_t row, int index) const {
+  const std::string& text = *part(row).lines;
+  const size_t start = line_start_[static_cast<size_t>(row)];
+  const size_t nl = text.find('\n', start);
+  std::string_view line(text.data() + start, (nl == std::string::npos ? text.size() : nl) - start);
+  for (int f = 0; f < index; ++f) {
+    const size_t tab = line.find('\t');
+    if (tab == std::string_view::npos) return {};
+    line.remove_prefix(tab + 1);
+  }
+  return line.substr(0, line.find('\t'));
+}
+
+IndexCell IndexCells::operator[](int64_t row) const {
+  IndexCell c;
+  c.dataset = dataset(row);
+  c.cell_id = std::string(field(row, 0));
+  c.term_id = term(row);
+  c.label = std::string(field(row, 2));
+  c.donor = std::string(field(row, 3));
+  c.tissue = std::string(field(row, 4));
+  return c;
+}
+
 Status CellIndex::load_cells() {
-  cells_.reserve(static_cast<size_t>(info_.rows));
   for (const auto& d : info_.datasets) {
     std::string bytes;
     Status st = store_->kv().get(cells_key(info_.name, d.name), &bytes);
     if (!st.is_ok()) return Status::corruption("index '" + info_.name + "' lacks its cell list of dataset " + d.name + ": rebuild it");
-    decode_cells(d.name, bytes, &cells_);
+    cells_.add_dataset(d.name, std::move(bytes));
   }
-  if (static_cast<int64_t>(cells_.size()) != info_.rows)
+  if (cells_.size() != info_.rows)
     return Status::corruption("index '" + info_.name + "' lists " + std::to_string(cells_.size()) + " cells for " +
                               std::to_string(info_.rows) + " rows: rebuild it");
   return Status::ok();
@@ -376,7 +419,7 @@ Result<int64_t> CellIndex::row_of(const std::string& dataset, const std::string&
   for (const auto& d : info_.datasets) {
     if (d.name != dataset) continue;
     for (int64_t r = d.first_row; r < d.first_row + d.cells; ++r)
-      if (cells_[static_cast<size_t>(r)].cell_id == cell_id) return r;
+      if (cells_.cell_id(r) == cell_id) return r;
     return Status::not_found("no cell '" + cell_id + "' in dataset " + dataset + " of index " + info_.name);
   }
   return Status::not_found("dataset '" + dataset + "' is not in index " + info_.name);

@@ -10,8 +10,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "graph/ontology.h"
 #include "graph/status.h"
 #include "model/search/embedding_store.h"
 #include "model/search/vector_index.h"
@@ -57,6 +60,54 @@ struct IndexCell {
   std::string dataset, cell_id, term_id, label, donor, tissue;
 };
 
+// The index's cells, kept as the stored lines (one blob per dataset: cell_id, term, label,
+// donor, tissue, TAB-separated) with a line offset and a term code per row, so opening an index
+// of 100k cells is one scan instead of 600k strings; a row's fields are cut out on demand.
+class IndexCells {
+ public:
+  // Appends the rows of one dataset from its stored lines.
+  void add_dataset(const std::string& name, std::string lines);
+  int64_t size() const { return static_cast<int64_t>(line_start_.size()); }
+  IndexCell operator[](int64_t row) const;  // REQUIRES: 0 <= row < size()
+  const std::string& dataset(int64_t row) const { return part(row).name; }
+  std::string_view cell_id(int64_t row) const { return field(row, 0); }
+  std::string_view donor(int64_t row) const { return field(row, 3); }
+  std::string_view tissue(int64_t row) const { return field(row, 4); }
+  const TermId& term(int64_t row) const { return terms_[term_code_[static_cast<size_t>(row)]]; }
+  // Distinct stored terms, and each row's index into them.
+  const std::vector<TermId>& terms() const { return terms_; }
+  uint32_t term_code(int64_t row) const { return term_code_[static_cast<size_t>(row)]; }
+
+  class Iterator {
+   public:
+    Iterator(const IndexCells* cells, int64_t row) : cells_(cells), row_(row) {}
+    IndexCell operator*() const { return (*cells_)[row_]; }
+    Iterator& operator++() { ++row_; return *this; }
+    bool operator!=(const Iterator& o) const { return row_ != o.row_; }
+   private:
+    const IndexCells* cells_;
+    int64_t row_;
+  };
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, size()); }
+
+ private:
+  struct Part {
+    std::string name;
+    std::unique_ptr<std::string> lines;  // stable address: rows point into it
+    int64_t first_row = 0;
+  };
+  const Part& part(int64_t row) const;
+  uint32_t code_of(std::string_view term);  // adds a new distinct term
+  std::string_view field(int64_t row, int index) const;  // 0 cell_id .. 4 tissue
+
+  std::vector<Part> parts_;
+  std::vector<uint64_t> line_start_;  // per row: offset of its line in its part's lines
+  std::vector<uint32_t> term_code_;   // per row: index into terms_
+  std::vector<TermId> terms_;
+  std::unordered_map<std::string, uint32_t> term_codes_;
+};
+
 struct IndexBuildOptions {
   std::string name = "default";
   std::vector<std::string> datasets;  // empty = every dataset of the corpus
@@ -87,7 +138,7 @@ class CellIndex {
   static Result<std::unique_ptr<CellIndex>> open(const Store& store, const std::string& name);
 
   const IndexInfo& info() const { return info_; }
-  const std::vector<IndexCell>& cells() const { return cells_; }
+  const IndexCells& cells() const { return cells_; }
   const VectorIndex& vectors() const { return vectors_; }
   // Row of a corpus cell, or NotFound naming it.
   Result<int64_t> row_of(const std::string& dataset, const std::string& cell_id) const;
@@ -102,7 +153,7 @@ class CellIndex {
   const Store* store_;
   IndexInfo info_;
   VectorIndex vectors_;
-  std::vector<IndexCell> cells_;
+  IndexCells cells_;
   mutable std::vector<float> matrix_;
   mutable bool matrix_loaded_ = false;
 };

@@ -46,16 +46,11 @@ Result<std::unique_ptr<CellSearch>> CellSearch::open(Store& store, const CellInd
   s->release_ = std::make_shared<OntologyRelease>(std::move(release));
   SCCELLO_ASSIGN_OR_RETURN(OntologyGraph graph, OntologyGraph::build(*s->release_));
   s->graph_ = std::make_unique<OntologyGraph>(std::move(graph));
+  // Each distinct stored term is migrated once; a row's view is its term code's.
   TermMigrator migrator(*s->release_);
-  std::unordered_map<std::string, TermId> seen;
-  s->viewed_.reserve(index.cells().size());
-  for (const auto& cell : index.cells()) {
-    auto it = seen.find(cell.term_id);
-    if (it == seen.end()) {
-      TermMigration m = cell.term_id.empty() ? TermMigration{} : migrator.migrate(cell.term_id);
-      it = seen.emplace(cell.term_id, m.kind == TermMigration::Kind::kUnmapped ? TermId() : m.to).first;
-    }
-    s->viewed_.push_back(it->second);
+  for (const TermId& stored : index.cells().terms()) {
+    TermMigration m = stored.empty() ? TermMigration{} : migrator.migrate(stored);
+    s->viewed_by_code_.push_back(m.kind == TermMigration::Kind::kUnmapped ? TermId() : m.to);
   }
   return s;
 }
@@ -68,12 +63,12 @@ Status CellSearch::check_term(const TermId& term, const std::string& what) const
 
 bool CellSearch::allowed(int64_t row, const QueryFilters& f, int64_t exclude_row) const {
   if (row == exclude_row) return false;
-  const IndexCell& cell = index_->cells()[static_cast<size_t>(row)];
-  if (!f.datasets.empty() && !contains(f.datasets, cell.dataset)) return false;
-  if (!f.donors.empty() && !contains(f.donors, cell.donor)) return false;
-  if (!f.tissues.empty() && !contains(f.tissues, cell.tissue)) return false;
+  const IndexCells& cells = index_->cells();
+  if (!f.datasets.empty() && !contains(f.datasets, cells.dataset(row))) return false;
+  if (!f.donors.empty() && !contains(f.donors, std::string(cells.donor(row)))) return false;
+  if (!f.tissues.empty() && !contains(f.tissues, std::string(cells.tissue(row)))) return false;
   if (f.under.empty() && f.not_under.empty()) return true;
-  const TermId& term = viewed_[static_cast<size_t>(row)];
+  const TermId& term = viewed_term(row);
   auto t = term.empty() ? std::nullopt : graph_->index_of(term);
   if (!f.under.empty()) {
     bool any = false;
@@ -159,7 +154,7 @@ Result<std::vector<int32_t>> CellSearch::hit_levels_own_space(const QueryResult&
 Result<std::vector<int32_t>> CellSearch::hit_levels(const QueryResult& result) const {
   std::call_once(levels_once_, [this] {
     std::vector<TermId> space;
-    for (const TermId& t : viewed_)
+    for (const TermId& t : viewed_by_code_)
       if (!t.empty() && graph_->index_of(t) && !contains(space, t)) space.push_back(t);
     std::sort(space.begin(), space.end());
     TargetContext ctx;
@@ -203,8 +198,8 @@ Status CellSearch::describe_hits(QueryResult* result) const {
   std::vector<TermId> space;
   if (q) space.push_back(result->query_term);
   for (auto& hit : result->hits) {
-    hit.cell = &index_->cells()[static_cast<size_t>(hit.row)];
-    hit.term_id = viewed_[static_cast<size_t>(hit.row)];
+    hit.cell = index_->cells()[hit.row];
+    hit.term_id = viewed_term(hit.row);
     auto t = hit.term_id.empty() ? std::nullopt : g.index_of(hit.term_id);
     if (t) hit.term_name = g.term(*t).name;
     if (t && !contains(space, hit.term_id)) space.push_back(hit.term_id);
@@ -261,7 +256,7 @@ Result<QueryResult> CellSearch::by_cell(const std::string& dataset, const std::s
                                         const QueryOptions& options) const {
   SCCELLO_ASSIGN_OR_RETURN(int64_t row, index_->row_of(dataset, cell_id));
   std::vector<float> query = index_->vectors().row(row);
-  return search_one(query.data(), dataset + "/" + cell_id, viewed_[static_cast<size_t>(row)],
+  return search_one(query.data(), dataset + "/" + cell_id, viewed_term(row),
                     options.exclude_self ? row : -1, options);
 }
 
@@ -292,7 +287,7 @@ Result<QueryResult> CellSearch::by_term(const TermId& term, bool descendants, co
   std::vector<double> centroid(static_cast<size_t>(dims), 0.0);
   int64_t members = 0;
   for (int64_t r = 0; r < index_->info().rows; ++r) {
-    auto rt = viewed_[static_cast<size_t>(r)].empty() ? std::nullopt : graph_->index_of(viewed_[static_cast<size_t>(r)]);
+    auto rt = viewed_term(r).empty() ? std::nullopt : graph_->index_of(viewed_term(r));
     if (!rt || !(*rt == t || (descendants && graph_->is_ancestor(t, *rt)))) continue;
     std::vector<float> v = index_->vectors().row(r);
     for (int64_t d = 0; d < dims; ++d) centroid[static_cast<size_t>(d)] += v[static_cast<size_t>(d)];

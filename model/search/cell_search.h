@@ -44,7 +44,7 @@ struct QueryHit {
   int64_t rank = 0;  // 1-based
   int64_t row = -1;
   float similarity = 0;
-  const IndexCell* cell = nullptr;
+  IndexCell cell;
   TermId term_id;          // viewed through the release ("" when unmapped)
   std::string term_name;
   std::string relation;    // same | ancestor | descendant | related | unrelated | unknown
@@ -98,7 +98,7 @@ class CellSearch {
   Store& store() const { return *store_; }
   const std::shared_ptr<OntologyRelease>& release() const { return release_; }
   // The hit's term as viewed through the release ("" when unmapped).
-  const TermId& viewed_term(int64_t row) const { return viewed_[static_cast<size_t>(row)]; }
+  const TermId& viewed_term(int64_t row) const { return viewed_by_code_[index_->cells().term_code(row)]; }
   const OntologyGraph& graph() const { return *graph_; }
   // True when index row `row` passes the filters (and is not exclude_row).
   bool allowed(int64_t row, const QueryFilters& filters, int64_t exclude_row) const;
@@ -121,7 +121,7 @@ class CellSearch {
   std::string release_name_;
   std::shared_ptr<OntologyRelease> release_;
   std::unique_ptr<OntologyGraph> graph_;
-  std::vector<TermId> viewed_;  // per row
+  std::vector<TermId> viewed_by_code_;  // per distinct stored term (IndexCells::terms())
   mutable std::once_flag levels_once_;
   mutable std::shared_ptr<TargetProvider> levels_provider_;
   mutable Status levels_status_;

@@ -5,9 +5,9 @@ namespace sccello {
 nlohmann::json query_result_json(const QueryResult& r) {
   nlohmann::json hits = nlohmann::json::array();
   for (const auto& h : r.hits)
-    hits.push_back({{"rank", h.rank}, {"dataset", h.cell->dataset}, {"cell_id", h.cell->cell_id},
+    hits.push_back({{"rank", h.rank}, {"dataset", h.cell.dataset}, {"cell_id", h.cell.cell_id},
                     {"similarity", h.similarity}, {"term_id", h.term_id}, {"name", h.term_name},
-                    {"donor", h.cell->donor}, {"tissue", h.cell->tissue}, {"relation", h.relation},
+                    {"donor", h.cell.donor}, {"tissue", h.cell.tissue}, {"relation", h.relation},
                     {"lca_id", h.lca_id}, {"distance", h.distance}, {"level", h.level}});
   nlohmann::json summary = nlohmann::json::array();
   for (const auto& c : r.summary)

@@ -1,12 +1,15 @@
 #include "model/search/vector_index.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -111,9 +114,22 @@ std::vector<std::vector<Neighbour>> exact_knn(const float* base, int64_t rows, i
   return out;
 }
 
+// A read-only private mapping of a whole file.
+struct VectorIndex::Mapping {
+  void* base = MAP_FAILED;
+  size_t size = 0;
+  ~Mapping() {
+    if (base != MAP_FAILED) ::munmap(base, size);
+  }
+  const char* bytes() const { return static_cast<const char*>(base); }
+};
+
 VectorIndex::VectorIndex(int64_t dims, HnswParams params)
     : dims_(dims), params_(params), space_(std::make_unique<Space>(static_cast<size_t>(dims))) {}
-VectorIndex::~VectorIndex() = default;
+VectorIndex::~VectorIndex() {
+  // hnswlib frees its base layer itself: not when it lies in our mapping.
+  if (hnsw_ && mapping_) hnsw_->data_level0_memory_ = nullptr;
+}
 VectorIndex::VectorIndex(VectorIndex&&) noexcept = default;
 VectorIndex& VectorIndex::operator=(VectorIndex&&) noexcept = default;
 
@@ -127,7 +143,23 @@ int64_t VectorIndex::memory_bytes() const {
   return bytes;
 }
 
+Status VectorIndex::own_base_layer() {
+  if (!mapping_) return Status::ok();
+  const size_t bytes = hnsw_->max_elements_ * hnsw_->size_data_per_element_;
+  char* owned = static_cast<char*>(std::malloc(std::max<size_t>(bytes, 1)));
+  if (owned == nullptr) return Status::internal("out of memory copying the vector index");
+  std::memcpy(owned, hnsw_->data_level0_memory_, bytes);
+  hnsw_->data_level0_memory_ = owned;
+  for (size_t row = 0; row < internal_of_row_.size(); ++row) hnsw_->label_lookup_[row] = internal_of_row_[row];
+  std::vector<std::mutex>(hnsw_->max_elements_).swap(hnsw_->link_list_locks_);
+  std::vector<std::mutex>(hnsw_->max_update_element_locks).swap(hnsw_->link_list_update_locks_);
+  internal_of_row_.clear();
+  mapping_.reset();
+  return Status::ok();
+}
+
 Status VectorIndex::add(const float* rows, int64_t count, int threads, const std::function<void(int64_t)>& progress) {
+  SCCELLO_RETURN_IF_ERROR(own_base_layer());
   try {
     const size_t first = static_cast<size_t>(size());
     if (!hnsw_) {
@@ -187,7 +219,9 @@ std::vector<Neighbour> VectorIndex::search(const float* query, int64_t k, int64_
 
 std::vector<float> VectorIndex::row(int64_t id) const {
   if (!hnsw_ || id < 0 || id >= size()) return {};
-  return hnsw_->getDataByLabel<float>(static_cast<hnswlib::labeltype>(id));
+  if (!mapping_) return hnsw_->getDataByLabel<float>(static_cast<hnswlib::labeltype>(id));
+  const auto* data = reinterpret_cast<const float*>(hnsw_->getDataByInternalId(internal_of_row_[static_cast<size_t>(id)]));
+  return std::vector<float>(data, data + dims_);
 }
 
 Status VectorIndex::save(const std::string& path) const {
@@ -207,23 +241,165 @@ Status VectorIndex::save(const std::string& path) const {
   return Status::ok();
 }
 
+namespace {
+
+// hnswlib 0.6's file: a header of PODs, the base layer (per element: u32 neighbour count with the
+// deleted flag in its third byte, maxM0 u32 neighbour ids, the vector, the u64 label), then per
+// element a u32 byte size and the upper layers' lists (per level: u32 count, maxM u32 ids).
+struct HnswHeader {
+  size_t offset_level0, max_elements, count, size_per_element, label_offset, offset_data;
+  int max_level;
+  uint32_t entry_point;
+  size_t max_m, max_m0, m;
+  double mult;
+  size_t ef_construction;
+};
+
+class FileCursor {
+ public:
+  FileCursor(const char* bytes, size_t size) : bytes_(bytes), size_(size) {}
+  template <typename T> bool get(T* v) {
+    if (sizeof(T) > size_ - pos_) return false;
+    std::memcpy(v, bytes_ + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return true;
+  }
+  bool skip(size_t n) {
+    if (n > size_ - pos_) return false;
+    pos_ += n;
+    return true;
+  }
+  size_t pos() const { return pos_; }
+  const char* here() const { return bytes_ + pos_; }
+  bool at_end() const { return pos_ == size_; }
+
+ private:
+  const char* bytes_;
+  size_t size_, pos_ = 0;
+};
+
+bool read_header(FileCursor& c, HnswHeader* h) {
+  return c.get(&h->offset_level0) && c.get(&h->max_elements) && c.get(&h->count) && c.get(&h->size_per_element) &&
+         c.get(&h->label_offset) && c.get(&h->offset_data) && c.get(&h->max_level) && c.get(&h->entry_point) &&
+         c.get(&h->max_m) && c.get(&h->max_m0) && c.get(&h->m) && c.get(&h->mult) && c.get(&h->ef_construction);
+}
+
+// The layout this build writes for `dims` floats; anything else is not our file.
+std::string check_header(const HnswHeader& h, int64_t dims) {
+  const size_t links0 = h.max_m0 * sizeof(uint32_t) + sizeof(uint32_t);
+  if (h.m == 0 || h.m > 4096 || h.max_m != h.m || h.max_m0 != 2 * h.m) return "graph degree fields";
+  if (h.offset_level0 != 0 || h.offset_data != links0 || h.label_offset != links0 + static_cast<size_t>(dims) * sizeof(float) ||
+      h.size_per_element != h.label_offset + sizeof(hnswlib::labeltype))
+    return "element layout (not " + std::to_string(dims) + " dims)";
+  if (h.count == 0 || h.count > h.max_elements || h.count > (size_t{1} << 32) - 1) return "element count";
+  if (h.entry_point >= h.count || h.max_level < 0 || h.max_level > 64) return "entry point or top level";
+  if (!(h.mult > 0) || !std::isfinite(h.mult)) return "level multiplier";
+  return "";
+}
+
+// One neighbour list: count <= cap, not marked deleted, every id < count of elements.
+bool list_ok(const char* list, size_t cap, size_t elements) {
+  uint32_t header;
+  std::memcpy(&header, list, sizeof header);
+  const uint32_t n = header & 0xFFFFu;    // hnswlib's count: the low 16 bits
+  if (n > cap || (header >> 16) != 0) return false;  // byte 2 is the deleted mark: never set here
+  for (uint32_t j = 0; j < n; ++j) {
+    uint32_t id;
+    std::memcpy(&id, list + sizeof(uint32_t) * (1 + j), sizeof id);
+    if (id >= elements) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<VectorIndex> VectorIndex::load(const std::string& path, int64_t dims, HnswParams params,
                                       int64_t expected_rows) {
   VectorIndex index(dims, params);
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    return Status::not_found("the index file " + path + " is missing: rebuild the index (sccello index build)");
-  try {
-    index.hnsw_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(index.space_.get(), path);
-  } catch (const std::exception& e) {
-    return Status::corruption("the index file " + path + " is corrupt (" + e.what() +
-                              "): drop and rebuild the index");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::not_found("the index file " + path + " is missing: rebuild the index (sccello index build)");
+  struct stat st {};
+  auto mapping = std::make_unique<Mapping>();
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    mapping->size = static_cast<size_t>(st.st_size);
+    mapping->base = ::mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd, 0);
   }
-  if (index.hnsw_->data_size_ != static_cast<size_t>(dims) * sizeof(float) ||
-      (expected_rows >= 0 && index.size() != expected_rows))
-    return Status::corruption("the index file " + path + " does not match its record (" +
-                              std::to_string(index.size()) + " rows, expected " + std::to_string(expected_rows) +
-                              "): drop and rebuild the index");
+  ::close(fd);
+  const std::string corrupt = "the index file " + path + " is corrupt (";
+  const std::string rebuild = "): drop and rebuild the index (sccello index drop NAME, then index build)";
+  if (mapping->base == MAP_FAILED) return Status::corruption(corrupt + "empty or unreadable" + rebuild);
+  FileCursor c(mapping->bytes(), mapping->size);
+  HnswHeader h{};
+  if (!read_header(c, &h)) return Status::corruption(corrupt + "truncated header" + rebuild);
+  if (std::string bad = check_header(h, dims); !bad.empty()) return Status::corruption(corrupt + bad + rebuild);
+  if (expected_rows >= 0 && h.count != static_cast<size_t>(expected_rows))
+    return Status::corruption("the index file " + path + " does not match its record (" + std::to_string(h.count) +
+                              " rows, expected " + std::to_string(expected_rows) + "): drop and rebuild the index");
+  const size_t base_bytes = h.count * h.size_per_element;
+  if (base_bytes / h.size_per_element != h.count) return Status::corruption(corrupt + "element count" + rebuild);
+  const char* base = c.here();
+  if (!c.skip(base_bytes)) return Status::corruption(corrupt + "truncated base layer" + rebuild);
+  // The base layer: neighbour lists in range, labels a permutation of the rows.
+  std::vector<uint32_t> internal_of_row(h.count, UINT32_MAX);
+  for (size_t i = 0; i < h.count; ++i) {
+    const char* element = base + i * h.size_per_element;
+    hnswlib::labeltype label;
+    std::memcpy(&label, element + h.label_offset, sizeof label);
+    if (!list_ok(element, h.max_m0, h.count) || label >= h.count || internal_of_row[label] != UINT32_MAX)
+      return Status::corruption(corrupt + "base layer element " + std::to_string(i) + rebuild);
+    internal_of_row[label] = static_cast<uint32_t>(i);
+  }
+  auto hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(index.space_.get());
+  hnswlib::HierarchicalNSW<float>& g = *hnsw;
+  g.max_elements_ = h.count;  // the mapping holds exactly the stored elements
+  g.cur_element_count = 0;    // raised as the upper layers are read (the destructor's bound)
+  g.size_data_per_element_ = h.size_per_element;
+  g.num_deleted_ = 0;
+  g.M_ = h.m;
+  g.maxM_ = h.max_m;
+  g.maxM0_ = h.max_m0;
+  g.ef_construction_ = h.ef_construction;
+  g.mult_ = h.mult;
+  g.revSize_ = 1.0 / h.mult;
+  g.maxlevel_ = h.max_level;
+  g.enterpoint_node_ = h.entry_point;
+  g.size_links_level0_ = h.max_m0 * sizeof(uint32_t) + sizeof(uint32_t);
+  g.size_links_per_element_ = h.max_m * sizeof(uint32_t) + sizeof(uint32_t);
+  g.offsetData_ = h.offset_data;
+  g.offsetLevel0_ = h.offset_level0;
+  g.label_offset_ = h.label_offset;
+  g.data_size_ = index.space_->get_data_size();
+  g.fstdistfunc_ = index.space_->get_dist_func();
+  g.dist_func_param_ = index.space_->get_dist_func_param();
+  g.data_level0_memory_ = const_cast<char*>(base);  // PROT_READ: hnswlib's search only reads it
+  g.linkLists_ = static_cast<char**>(std::calloc(h.count, sizeof(char*)));
+  g.element_levels_.assign(h.count, 0);
+  g.visited_list_pool_ = new hnswlib::VisitedListPool(1, static_cast<int>(h.count));
+  g.ef_ = 10;  // the per-element insert locks come with own_base_layer(): searches take none
+  index.hnsw_ = std::move(hnsw);
+  index.mapping_ = std::move(mapping);  // from here the destructor leaves the base layer alone
+  if (g.linkLists_ == nullptr) return Status::internal("out of memory opening the index file " + path);
+  // Upper layers: per element its byte size, whole levels, each list in range.
+  for (size_t i = 0; i < h.count; ++i) {
+    uint32_t bytes = 0;
+    if (!c.get(&bytes) || bytes % g.size_links_per_element_ != 0 || bytes / g.size_links_per_element_ > size_t(h.max_level))
+      return Status::corruption(corrupt + "upper layers of element " + std::to_string(i) + rebuild);
+    const int levels = static_cast<int>(bytes / g.size_links_per_element_);
+    g.cur_element_count = i + 1;
+    if (levels == 0) continue;
+    const char* lists = c.here();
+    if (!c.skip(bytes)) return Status::corruption(corrupt + "truncated upper layers" + rebuild);
+    for (int l = 0; l < levels; ++l)
+      if (!list_ok(lists + l * g.size_links_per_element_, h.max_m, h.count))
+        return Status::corruption(corrupt + "upper layer list of element " + std::to_string(i) + rebuild);
+    g.linkLists_[i] = static_cast<char*>(std::malloc(bytes));
+    if (g.linkLists_[i] == nullptr) return Status::internal("out of memory opening the index file " + path);
+    std::memcpy(g.linkLists_[i], lists, bytes);
+    g.element_levels_[i] = levels;
+  }
+  if (!c.at_end()) return Status::corruption(corrupt + "trailing bytes" + rebuild);
+  if (g.element_levels_[h.entry_point] != h.max_level) return Status::corruption(corrupt + "entry point level" + rebuild);
+  index.internal_of_row_ = std::move(internal_of_row);
   return index;
 }
 

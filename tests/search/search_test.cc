@@ -166,11 +166,11 @@ TEST_P(SearchTest, CellFindsItselfFirstAndFiltersUseTheClosure) {
   o.k = 5;
   auto self = search->by_cell("pbmc3k", first.cell_id, o).value();
   ASSERT_EQ(self.hits.size(), 5u);
-  EXPECT_EQ(self.hits[0].cell->cell_id, first.cell_id);
+  EXPECT_EQ(self.hits[0].cell.cell_id, first.cell_id);
   EXPECT_NEAR(self.hits[0].similarity, 1.0, 1e-5);
   EXPECT_EQ(self.hits[0].relation, "same");
   o.exclude_self = true;
-  EXPECT_NE(search->by_cell("pbmc3k", first.cell_id, o)->hits[0].cell->cell_id, first.cell_id);
+  EXPECT_NE(search->by_cell("pbmc3k", first.cell_id, o)->hits[0].cell.cell_id, first.cell_id);
 
   // --under T cell from a B cell: every hit is a T cell by the closure, and there are k of them.
   const OntologyGraph& g = search->graph();

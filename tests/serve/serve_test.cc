@@ -190,7 +190,7 @@ TEST_F(ServeTest, SearchEqualsTheLibraryAndHonoursTheOntologyFilter) {
   const Json& hits = served["results"][0]["hits"];
   ASSERT_EQ(hits.size(), direct.hits.size());
   for (size_t i = 0; i < hits.size(); ++i) {
-    EXPECT_EQ(hits[i]["cell_id"], direct.hits[i].cell->cell_id);
+    EXPECT_EQ(hits[i]["cell_id"], direct.hits[i].cell.cell_id);
     EXPECT_NEAR(hits[i]["similarity"].get<double>(), direct.hits[i].similarity, 1e-6);
   }
   // Only hits under T cell (CL:0000084), checked on the graph.
