@@ -3,7 +3,7 @@
 set and configuration, mean ± sd over seeds of NMI, ARI, ASW_label, AvgBio, the kNN purity of
 the T-cell labels, and training cells/s; then whether (a) full beats PCA, (b) full beats MGP-only
 by >= 0.05 and (c) full beats target `none` by more than 2 sd hold per evaluation set.
-Usage: bench/quality_table.py OUT_DIR [--config full]"""
+Usage: bench/quality_table.py OUT_DIR [OUT_DIR ...] [--config full]  (several studies merged)"""
 import json
 import re
 import statistics
@@ -26,25 +26,29 @@ def fmt(values, digits=3):
     return f"{m:.{digits}f} ± {s:.{digits}f}" if len(values) > 1 else f"{m:.{digits}f}"
 
 
-def load(path):
+def load(paths):
     rows, seen_pca = [], set()
-    with open(path) as f:
-        header = f.readline().rstrip("\n").split("\t")
-        for line in f:
-            r = dict(zip(header, line.rstrip("\n").split("\t")))
-            if r["config"] == "pca":  # the same baseline is scored beside every configuration
-                key = (r["split"], r["seed"], r["eval"])
-                if key in seen_pca:
-                    continue
-                seen_pca.add(key)
-            rows.append(r)
+    for path in paths:
+        with open(path) as f:
+            header = f.readline().rstrip("\n").split("\t")
+            for line in f:
+                r = dict(zip(header, line.rstrip("\n").split("\t")))
+                if r["config"] == "pca":  # the same baseline is scored beside every configuration
+                    key = (r["split"], r["seed"], r["eval"])
+                    if key in seen_pca:
+                        continue
+                    seen_pca.add(key)
+                rows.append(r)
     return rows
 
 
 def main():
-    out = sys.argv[1]
-    best = sys.argv[sys.argv.index("--config") + 1] if "--config" in sys.argv else "full"
-    rows = load(out + "/results.tsv")
+    args = sys.argv[1:]
+    best = "full"
+    if "--config" in args:
+        best = args[args.index("--config") + 1]
+        del args[args.index("--config"):args.index("--config") + 2]
+    rows = load([d + "/results.tsv" for d in args])
     groups = defaultdict(list)
     for r in rows:
         groups[(r["split"], r["eval"], r["config"])].append(r)
@@ -75,7 +79,8 @@ def main():
     for split, ev in sorted({(k[0], k[1]) for k in groups}):
         def bio(config):
             return [float(r["avg_bio"]) for r in groups.get((split, ev, config), [])]
-        full, pca, mgp, none = bio(best), bio("pca"), bio("mgp"), bio("none")
+        ablation = {"full": ("mgp", "none"), "long": ("long-mgp", "long-none")}.get(best, ("mgp", "none"))
+        full, pca, mgp, none = bio(best), bio("pca"), bio(ablation[0]), bio(ablation[1])
         if not full:
             continue
         fm, fs = mean_sd(full)

@@ -34,6 +34,10 @@ int run(CliContext& ctx, AnnotateArgs& a) {
   std::printf("time: %s %.2fs, search + call + novel %.2fs, write %.2fs (%.1f cells/s)\n",
               s.reused_embeddings ? "embeddings reused from the index build" : "embed", s.embed_seconds,
               s.annotate_seconds, s.write_seconds, total > 0 ? s.cells / total : 0.0);
+  const AnnotateTiming& d = s.annotate_detail;
+  std::printf("  search %.2fs, ontology roll-up + call %.2fs, novel types %.2fs, smoothing %.2fs "
+              "(roll-up + novel: %.1f%% of the whole)\n",
+              d.search, d.roll_up, d.novel, d.smooth, total > 0 ? 100.0 * (d.roll_up + d.novel) / total : 0.0);
   std::printf("calls:");
   for (size_t i = 0; i < s.calls.size() && i < 12; ++i)
     std::printf("%s %s: %lld", i ? "," : "", s.calls[i].first.c_str(), (long long)s.calls[i].second);

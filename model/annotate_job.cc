@@ -253,7 +253,7 @@ Result<AnnotateSummary> run_annotate(Store& store, const AnnotateRequest& r) {
   summary.embed_seconds = since(t0);
   t0 = Clock::now();
   SCCELLO_ASSIGN_OR_RETURN(std::vector<CellAnnotation> calls,
-                           annotate_cells(*search, embeddings, cells.exclude_rows, r.options));
+                           annotate_cells(*search, embeddings, cells.exclude_rows, r.options, &summary.annotate_detail));
   summary.annotate_seconds = since(t0);
   t0 = Clock::now();
   AnnDataAdditions add = additions(calls, predicted, embeddings, index->info().model.dims, r.options.smooth);

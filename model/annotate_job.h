@@ -40,6 +40,7 @@ struct AnnotateSummary {
   bool reused_embeddings = false;  // a corpus dataset's embeddings stored by `index build`
   std::string gene_mapping, release, model_id;
   double embed_seconds = 0, annotate_seconds = 0, write_seconds = 0;
+  AnnotateTiming annotate_detail;  // annotate_seconds split: search, roll-up + call, novel, smooth
   std::vector<std::pair<std::string, int64_t>> calls;  // "CL:x name" -> cells, most first
 };
 

@@ -1,5 +1,7 @@
 #include "model/annotate/annotation.h"
 
+#include <chrono>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -249,7 +251,7 @@ TermIndex most_specific_supported(const OntologyGraph& graph, const std::vector<
 
 Result<std::vector<CellAnnotation>> annotate_cells(const CellSearch& search, const std::vector<float>& embeddings,
                                                    const std::vector<int64_t>& exclude_rows,
-                                                   const AnnotateOptions& o) {
+                                                   const AnnotateOptions& o, AnnotateTiming* timing) {
   const int64_t dims = search.index().info().model.dims;
   if (dims <= 0 || embeddings.size() % static_cast<size_t>(dims) != 0)
     return Status::invalid("embeddings must have " + std::to_string(dims) + " values per cell");
@@ -265,15 +267,29 @@ Result<std::vector<CellAnnotation>> annotate_cells(const CellSearch& search, con
   q.filters = o.filters;
   std::vector<CellAnnotation> out(static_cast<size_t>(n));
   std::vector<std::vector<Neighbour>> neighbours(static_cast<size_t>(n));
+  AnnotateTiming t;
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  auto start = Clock::now();
   for (int64_t i = 0; i < n; ++i) {
     const int64_t exclude = exclude_rows.empty() ? -1 : exclude_rows[static_cast<size_t>(i)];
     SCCELLO_ASSIGN_OR_RETURN(neighbours[i], search.knn(normalised.data() + i * dims, exclude, q));
+  }
+  t.search = seconds_since(start);
+  start = Clock::now();
+  for (int64_t i = 0; i < n; ++i) {
     Votes v = collect_votes(search, neighbours[i]);
     call_from_votes(search.graph(), v, o.min_support, &out[i]);
     out[i].hits_json = hits_json(v);
   }
+  t.roll_up = seconds_since(start);
+  start = Clock::now();
   if (o.novel) SCCELLO_RETURN_IF_ERROR(score_novel(search, normalised, dims, neighbours, o, &out));
+  t.novel = seconds_since(start);
+  start = Clock::now();
   if (o.smooth) SCCELLO_RETURN_IF_ERROR(smooth_calls(search, normalised, dims, o, &out));
+  t.smooth = seconds_since(start);
+  if (timing) *timing = t;
   return out;
 }
 

@@ -55,9 +55,15 @@ struct CellAnnotation {
 
 // `embeddings`: n x dims (normalised or not); `exclude_rows` (empty or n entries, -1 = none):
 // an index row to leave out per cell (a corpus cell annotating itself).
+// Where annotate_cells spends its time (seconds): the neighbour search, the ontology roll-up and
+// call, novel-type scoring, cluster smoothing.
+struct AnnotateTiming {
+  double search = 0, roll_up = 0, novel = 0, smooth = 0;
+};
+
 Result<std::vector<CellAnnotation>> annotate_cells(const CellSearch& search, const std::vector<float>& embeddings,
                                                    const std::vector<int64_t>& exclude_rows,
-                                                   const AnnotateOptions& options);
+                                                   const AnnotateOptions& options, AnnotateTiming* timing = nullptr);
 
 // The rolled-up vote of one cell, exposed for the brute-force oracle test: support of every term
 // of the graph (votes of the term and its descendants over all votes), indexed by TermIndex.
