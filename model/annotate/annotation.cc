@@ -152,6 +152,11 @@ Status score_novel(const CellSearch& search, const std::vector<float>& normalise
   auto add_row = [&](TermIndex t) {
     if (row_of.emplace(t, static_cast<int32_t>(rows.size())).second) rows.push_back(g.id_of(t));
   };
+  // Cells share a handful of (neighbour term set, fine term) combinations: the LCA and the
+  // candidate list (a walk over the LCA's descendants with a graph distance each) once per
+  // combination, not per cell.
+  std::map<std::vector<TermIndex>, std::vector<TermIndex>> lca_of_votes;
+  std::map<std::pair<TermIndex, TermIndex>, std::vector<TermIndex>> candidates_of;
   for (size_t i = 0; i < out->size(); ++i) {
     const CellAnnotation& a = (*out)[i];
     if (a.fine_term_id.empty()) continue;
@@ -159,9 +164,17 @@ Status score_novel(const CellSearch& search, const std::vector<float>& normalise
     std::vector<TermIndex> voted;
     for (const auto& n : neighbours[i])
       if (auto t = g.index_of(search.viewed_term(n.row))) voted.push_back(*t);
-    auto lca = under ? std::vector<TermIndex>{*under} : g.lca(voted);
-    if (lca.empty()) continue;
-    per_cell[i] = candidates_for(g, lca.front(), fine, seen, o.novel_candidates);
+    std::sort(voted.begin(), voted.end());
+    voted.erase(std::unique(voted.begin(), voted.end()), voted.end());
+    auto lca_it = lca_of_votes.find(voted);
+    if (lca_it == lca_of_votes.end())
+      lca_it = lca_of_votes.emplace(voted, under ? std::vector<TermIndex>{*under} : g.lca(voted)).first;
+    if (lca_it->second.empty()) continue;
+    const auto key = std::make_pair(lca_it->second.front(), fine);
+    auto cand_it = candidates_of.find(key);
+    if (cand_it == candidates_of.end())
+      cand_it = candidates_of.emplace(key, candidates_for(g, key.first, fine, seen, o.novel_candidates)).first;
+    per_cell[i] = cand_it->second;
     add_row(fine);
     for (TermIndex c : per_cell[i]) add_row(c);
   }
