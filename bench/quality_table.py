@@ -48,7 +48,7 @@ def main():
     if "--config" in args:
         best = args[args.index("--config") + 1]
         del args[args.index("--config"):args.index("--config") + 2]
-    rows = load([d + "/results.tsv" for d in args])
+    rows = load([d if d.endswith(".tsv") else d + "/results.tsv" for d in args])
     groups = defaultdict(list)
     for r in rows:
         groups[(r["split"], r["eval"], r["config"])].append(r)
@@ -79,7 +79,8 @@ def main():
     for split, ev in sorted({(k[0], k[1]) for k in groups}):
         def bio(config):
             return [float(r["avg_bio"]) for r in groups.get((split, ev, config), [])]
-        ablation = {"full": ("mgp", "none"), "long": ("long-mgp", "long-none")}.get(best, ("mgp", "none"))
+        # Ablations only at the same number of steps as the configuration judged.
+        ablation = {"full": ("mgp", "none"), "long": ("long-mgp", "long-none")}.get(best, ("", ""))
         full, pca, mgp, none = bio(best), bio("pca"), bio(ablation[0]), bio(ablation[1])
         if not full:
             continue
