@@ -280,9 +280,12 @@ void add_train(CLI::App& app, CliContext& ctx) {
 struct EmbedArgs {
   EmbedRequest request;
   bool no_store = false;
+  std::string total = "vocab";
 };
 
 int run_embed(CliContext& ctx, EmbedArgs& a) {
+  if (a.total != "vocab" && a.total != "all") return report_error(Status::invalid("--total must be vocab or all"));
+  a.request.import.tokenizer.total_over_all_genes = a.total == "all";
   a.request.threads = ctx.threads;
   a.request.release = ctx.release;
   a.request.options.progress = terminal_progress("embedded");
@@ -307,7 +310,7 @@ void add_embed(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand("embed", "cell embeddings from a trained checkpoint (.h5ad or .tsv)");
   cmd->add_option("--checkpoint", args->request.checkpoint, "checkpoint file or training directory")->required();
   cmd->add_option("--dataset", args->request.dataset, "corpus dataset to embed");
-  cmd->add_option("--h5ad", args->request.h5ad, "or an .h5ad file with raw counts");
+  cmd->add_option("--h5ad", args->request.h5ad, "or a cell file with raw counts: .h5ad, 10x MTX folder or 10x .h5");
   cmd->add_option("--split", args->request.split, "with --dataset: all | train | val (held-out cells of training)")
       ->capture_default_str();
   cmd->add_option("--out", args->request.out, "output .h5ad (obsm/X_sccello), .tsv, or .npy (float32 cells x dims + .cells.tsv)")->required();
@@ -317,6 +320,8 @@ void add_embed(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--layer", args->request.import.h5ad.layer, "with --h5ad: counts layer");
   cmd->add_option("--var-column", args->request.import.h5ad.var_column, "with --h5ad: var column of gene ids");
   cmd->add_flag("--assume-normalized", args->request.import.assume_normalized, "with --h5ad: X is log1p(CP10k)");
+  cmd->add_option("--total", args->total, "with --h5ad: per-cell total over vocab (scCello) | all genes (Geneformer)")
+      ->capture_default_str();
   cmd->add_option("--min-gene-share", args->request.min_gene_share, "with --h5ad: refuse below this mapped share")
       ->capture_default_str();
   cmd->add_option("--hdf5-timeout", args->request.import.hdf5_guard.timeout_seconds,

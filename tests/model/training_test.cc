@@ -402,6 +402,8 @@ TEST(Cli, TrainAndEmbedErrorsExitNonZero) {
   EXPECT_EQ(run_cli("embed --checkpoint " + ModelStore::dir() + "/nowhere --dataset pbmc3k --out x.h5ad --batch-size 0", &out), 1);
   EXPECT_NE(out.find("--batch-size must be at least 1"), std::string::npos) << out;
   EXPECT_EQ(out.find("Exception raised from"), std::string::npos) << out;  // no LibTorch backtrace
+  EXPECT_EQ(run_cli("embed --checkpoint " + ModelStore::dir() + " --h5ad x.h5ad --out x.tsv --total some", &out), 1);
+  EXPECT_NE(out.find("--total must be vocab or all"), std::string::npos) << out;
   EXPECT_EQ(run_cli("train --datasets pbmc3k --steps 0", &out), 1);
   EXPECT_NE(out.find("--steps must be at least 1"), std::string::npos) << out;
   EXPECT_EQ(run_cli("train --datasets pbmc3k,pbmc3k --steps 1", &out), 1);
