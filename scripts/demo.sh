@@ -109,6 +109,9 @@ search_and_annotate() {
 
 evaluation_report() {
   section "evaluate the held-out embeddings (scib clustering metrics beside the PCA-on-HVG baseline) and write a report"
+  echo "(kNN purity per label: does each cell type, T-cell subtypes included, stay apart?)"
+  run eval clustering --embeddings "$WORK/out/heldout_embeddings.h5ad" --label-column label \
+    --baseline pca --counts data/cells/pbmc3k_seurat/pbmc3k_seurat.h5ad --per-label
   local args=(eval clustering --embeddings "$WORK/out/heldout_embeddings.h5ad" --label-column label
               --baseline pca --counts data/cells/pbmc3k_seurat/pbmc3k_seurat.h5ad --json)
   printf '$ sccello %s > %s\n' "${args[*]}" "$WORK/eval.json"
