@@ -86,7 +86,7 @@ one_run() {
   # shellcheck disable=SC2046
   "$SCCELLO" --store "$STORE" --threads 1 train --config model/configs/demo.json --datasets "$train_set" \
     --seed "$seed" --out "$run/model" $(config_flags "$config") >"$run/train.log" 2>&1
-  local train_s=$(echo "$(date +%s.%N) - $start" | bc)
+  local train_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
   local cells_s=$(grep -o '[0-9.]* cells/s' "$run/train.log" | tail -1 | cut -d' ' -f1)
   while read -r name file column extra; do
     [ "$extra" = - ] && extra=""
