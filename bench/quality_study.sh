@@ -16,7 +16,7 @@
 #   none     all losses, target none (coherence without the ontology's levels)
 #   sp       shortest-path targets;  ic: information-content targets
 #   L256 / L512   full with max_len (and position table) 256 / 512
-#   long     full, 1,500 steps (long-none, long-mgp: the two ablations at 1,500 steps); long3k: 3,000
+#   long     full, 1,500 steps (long-none, long-mgp: the two ablations at 1,500 steps); long3k / long6k: 3,000 / 6,000
 #   lr1e3: full at lr 1e-3;  big: 6x256 (scCello default size), 300 steps
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,7 @@ config_flags() {
     long-none) echo "--steps 1500 --warmup 100 --target none" ;;
     long-mgp) echo "--steps 1500 --warmup 100 --losses mgp" ;;
     long3k) echo "--steps 3000 --warmup 200" ;;
+    long6k) echo "--steps 6000 --warmup 400" ;;
     lr1e3) echo "--lr 0.001" ;;
     big) echo "--layers 6 --hidden 256 --heads 8 --ffn 512 --steps 300 --lr 0.001" ;;
     *) echo "unknown configuration '$1'" >&2; return 1 ;;
