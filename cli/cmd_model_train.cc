@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -56,6 +57,17 @@ const char* const kConfigOptions[] = {"--config", "--datasets", "--target", "--l
                                       "--keep-last", "--max-cells", "--val-fraction", "--bf16",
                                       "--layers", "--hidden", "--heads", "--ffn", "--max-positions",
                                       "--dropout", "--save-init"};
+
+// The output directory a resumed run continues in when --out is not given: the directory named, or
+// for a checkpoint file OUT/checkpoints/step-N.ckpt, OUT (a lone file elsewhere: its folder).
+std::string run_directory_of(const std::string& resume) {
+  const std::filesystem::path p(resume);
+  std::error_code ec;
+  if (std::filesystem::is_directory(p, ec)) return p.string();
+  std::filesystem::path dir = p.parent_path();
+  if (dir.filename() == "checkpoints") dir = dir.parent_path();
+  return dir.empty() ? std::string(".") : dir.string();
+}
 
 Status check_resume_options(const CLI::App& cmd) {
   std::string given;
@@ -188,7 +200,7 @@ int run_train(CliContext& ctx, const TrainArgs& a, const CLI::App& cmd) {
     if (!config) return report_error(config.status());
     request.config = *config;
   }
-  request.out_dir = a.out;
+  request.out_dir = (!a.resume.empty() && !cmd.count("--out")) ? run_directory_of(a.resume) : a.out;
   request.save_init = a.save_init;
   request.init_only = a.save_init && cmd.count("--steps") && a.steps == 0;
   request.resume = a.resume;
@@ -232,7 +244,7 @@ void add_train(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--loss-weights", args->weights, "e.g. mgp=1,inter=0.5");
   cmd->add_option("--steps", args->steps, "optimiser steps, >= 1 (default: the config's, else 3 epochs; 0 only with --save-init)");
   cmd->add_option("--epochs", args->epochs, "epochs, >= 1 (when --steps is not given)");
-  cmd->add_option("--out", args->out, "output directory (checkpoints/, metrics.jsonl)")->capture_default_str();
+  cmd->add_option("--out", args->out, "output directory (checkpoints/, metrics.jsonl; with --resume: the resumed run's)")->capture_default_str();
   cmd->add_option("--resume", args->resume,
                   "continue from a checkpoint file or an output directory, with the checkpoint's configuration "
                   "(configuration options are refused)");

@@ -387,6 +387,26 @@ int run_cli(const std::string& args, std::string* output) {
   return WEXITSTATUS(rc);
 }
 
+// `train --resume DIR` without --out continues in DIR (found by the kill -9 trials: it used to write
+// the rest of the run into ./sccello-run).
+TEST(Cli, ResumeWithoutOutContinuesInTheResumedRun) {
+  const std::string run = ModelStore::dir() + "/resume-in-place", config = ModelStore::dir() + "/tiny-resume.json";
+  std::ofstream(config) << R"({"model": {"layers": 1, "hidden": 16, "heads": 2, "ffn": 32, "max_positions": 32},
+    "train": {"batch_size": 4, "max_len": 32, "warmup_steps": 1, "checkpoint_every": 2, "keep_last": 5}})";
+  std::string out;
+  ASSERT_EQ(run_cli("--threads 1 train --config " + config + " --datasets pbmc3k --steps 4 --max-cells 40 --out " + run,
+                    &out), 0) << out;
+  const std::string last = run + "/checkpoints/step-00000004.ckpt";
+  ASSERT_TRUE(fs::exists(last)) << out;
+  fs::remove(last);  // as a run killed before its last checkpoint
+  ASSERT_EQ(run_cli("--threads 1 train --resume " + run, &out), 0) << out;
+  EXPECT_TRUE(fs::exists(last)) << out;
+  EXPECT_NE(out.find("trained 4/4 steps"), std::string::npos) << out;
+  fs::remove(last);  // the same, resumed from a checkpoint file
+  ASSERT_EQ(run_cli("--threads 1 train --resume " + run + "/checkpoints/step-00000002.ckpt", &out), 0) << out;
+  EXPECT_TRUE(fs::exists(last)) << out;
+}
+
 TEST(Cli, TrainAndEmbedErrorsExitNonZero) {
   std::string bad = ModelStore::dir() + "/bad.json", out;
   std::ofstream(bad) << R"({"model": {"hidden": 64, "heads": 3}})";
