@@ -293,11 +293,15 @@ struct EmbedArgs {
   EmbedRequest request;
   bool no_store = false;
   std::string total = "vocab";
+  std::string readout = "cls-head";
 };
 
 int run_embed(CliContext& ctx, EmbedArgs& a) {
   if (a.total != "vocab" && a.total != "all") return report_error(Status::invalid("--total must be vocab or all"));
   a.request.import.tokenizer.total_over_all_genes = a.total == "all";
+  auto readout = parse_cell_readout(a.readout);
+  if (!readout) return report_error(readout.status());
+  a.request.options.readout = *readout;
   a.request.threads = ctx.threads;
   a.request.release = ctx.release;
   a.request.options.progress = terminal_progress("embedded");
@@ -328,6 +332,10 @@ void add_embed(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--out", args->request.out, "output .h5ad (obsm/X_sccello), .tsv, or .npy (float32 cells x dims + .cells.tsv)")->required();
   cmd->add_option("--batch-size", args->request.options.batch_size, "cells per batch (>= 1)")->capture_default_str();
   cmd->add_flag("--bf16", args->request.options.bf16, "bf16 autocast");
+  cmd->add_option("--readout", args->readout,
+                  "cell embedding: cls-head (scCello: cell head at <cls>) | gene-mean | gene-mean-head (mean of the "
+                  "gene tokens' last states, without / with the cell head; docs/quality.md)")
+      ->capture_default_str();
   cmd->add_flag("--no-store", args->no_store, "with --h5ad: do not open the store (no release migration)");
   cmd->add_option("--layer", args->request.import.h5ad.layer, "with --h5ad: counts layer");
   cmd->add_option("--var-column", args->request.import.h5ad.var_column, "with --h5ad: var column of gene ids");

@@ -125,6 +125,15 @@ torch::Tensor ScCelloModelImpl::encode(const torch::Tensor& ids) { return run_la
 
 torch::Tensor ScCelloModelImpl::embed_cells(const torch::Tensor& ids) { return cell_embedding(run_layers(ids, true)); }
 
+torch::Tensor ScCelloModelImpl::embed_cells(const torch::Tensor& ids, CellReadout readout) {
+  if (readout == CellReadout::kClsHead) return embed_cells(ids);
+  auto seq_out = run_layers(ids, false);
+  auto genes = ids.ne(config_.pad_id).logical_and(ids.ne(config_.cls_id)).to(seq_out.scalar_type()).unsqueeze(2);
+  auto mean = (seq_out * genes).sum(1) / genes.sum(1).clamp_min(1.0);  // [B,H]
+  if (readout == CellReadout::kGeneMeanHead) mean = cell_head_->forward(mean);
+  return l2_normalize(mean.to(at::kFloat));
+}
+
 torch::Tensor ScCelloModelImpl::cell_embedding(const torch::Tensor& seq_out) {
   auto cls = seq_out.select(1, 0);  // [B,H]
   return l2_normalize(cell_head_->forward(cls).to(at::kFloat));

@@ -15,6 +15,9 @@
 
 namespace sccello {
 
+// Which last-layer state becomes the cell embedding. kClsHead is scCello's (DESIGN.md).
+enum class CellReadout { kClsHead, kGeneMean, kGeneMeanHead };
+
 // Linear(H,H) → LayerNorm → ReLU → Linear(H,H).
 class ProjectionHeadImpl : public torch::nn::Module {
  public:
@@ -53,6 +56,9 @@ class ScCelloModelImpl : public torch::nn::Module {
   torch::Tensor cell_embedding(const torch::Tensor& seq_out);
   // The same from ids, computing only the <cls> row in the last layer (inference): [B,H].
   torch::Tensor embed_cells(const torch::Tensor& ids);
+  // Another readout of the last layer (inference), [B,H], L2-normalised: kGeneMean = the mean of
+  // the gene tokens' states (<cls> and <pad> left out), kGeneMeanHead = cell_head of that mean.
+  torch::Tensor embed_cells(const torch::Tensor& ids, CellReadout readout);
   // normalize(mlm_head(word embedding weights)) (unscaled), [V,H].
   torch::Tensor vocabulary_keys();
 

@@ -95,6 +95,13 @@ Result<LoadedModel> load_model(const std::string& file_or_dir) {
   return out;
 }
 
+Result<CellReadout> parse_cell_readout(const std::string& name) {
+  if (name == "cls-head") return CellReadout::kClsHead;
+  if (name == "gene-mean") return CellReadout::kGeneMean;
+  if (name == "gene-mean-head") return CellReadout::kGeneMeanHead;
+  return Status::invalid("--readout must be cls-head, gene-mean or gene-mean-head, not '" + name + "'");
+}
+
 Result<std::vector<float>> embed_cells(ScCelloModel& model, const std::vector<std::vector<int32_t>>& cells,
                                        const EmbedOptions& options) {
   const int64_t n = static_cast<int64_t>(cells.size()), h = model->config().hidden;
@@ -120,7 +127,7 @@ Result<std::vector<float>> embed_cells(ScCelloModel& model, const std::vector<st
     at::Tensor z;
     {
       AutocastScope autocast(options.bf16, false);
-      z = model->embed_cells(ids);
+      z = model->embed_cells(ids, options.readout);
     }
     z = z.to(at::kFloat).contiguous();
     for (size_t b = 0; b < members.size(); ++b)

@@ -41,8 +41,12 @@ struct EmbedOptions {
   int64_t batch_size = 32;
   int64_t max_len = 0;     // 0 = the checkpoint's train.max_len
   bool bf16 = false;
+  CellReadout readout = CellReadout::kClsHead;  // scCello's; the others are for studies (docs/quality.md)
   std::function<void(int64_t done, int64_t total)> progress;
 };
+// "cls-head" | "gene-mean" | "gene-mean-head"; anything else is an error listing them.
+Result<CellReadout> parse_cell_readout(const std::string& name);
+
 // tokens of N cells (<cls> first) -> N x H embeddings, row-major.
 Result<std::vector<float>> embed_cells(ScCelloModel& model, const std::vector<std::vector<int32_t>>& cells,
                                        const EmbedOptions& options);

@@ -70,6 +70,33 @@ TEST(Encoder, CellOutputDoesNotDependOnBatchPadding) {
   EXPECT_LT((model->embed_cells(short_cell) - alone).abs().max().item<float>(), 1e-5);
 }
 
+// The study readouts: the mean of the gene tokens' last states (looped oracle over positions,
+// <cls> and padding left out), raw or through the cell head; a padded batch gives the same.
+TEST(Encoder, GeneMeanReadoutsEqualALoopedMean) {
+  ScCelloModel model(tiny_model(), 2);
+  model->eval();
+  at::manual_seed(5);
+  auto batch = at::zeros({2, 12}, at::kLong);
+  batch[0] = at::randint(2, 25426, {12}, at::kLong);
+  batch[1].slice(0, 0, 5).copy_(at::randint(2, 25426, {5}, at::kLong));
+  batch[0][0] = 25426, batch[1][0] = 25426;
+  auto seq = model->encode(batch);
+  const int64_t genes[2] = {11, 4};
+  for (int64_t b = 0; b < 2; ++b) {
+    auto sum = at::zeros({32});
+    for (int64_t i = 1; i <= genes[b]; ++i) sum += seq[b][i];
+    auto mean = sum / static_cast<double>(genes[b]);
+    auto plain = mean / mean.norm();
+    auto head = model->cell_head()->forward(mean.unsqueeze(0))[0];
+    head = head / head.norm();
+    EXPECT_LT((model->embed_cells(batch, CellReadout::kGeneMean)[b] - plain).abs().max().item<float>(), 1e-5);
+    EXPECT_LT((model->embed_cells(batch, CellReadout::kGeneMeanHead)[b] - head).abs().max().item<float>(), 1e-5);
+  }
+  EXPECT_LT((model->embed_cells(batch, CellReadout::kClsHead) - model->embed_cells(batch)).abs().max().item<float>(),
+            1e-7);
+  EXPECT_FALSE(parse_cell_readout("mean").is_ok());
+}
+
 TEST(Encoder, DropoutOnlyInTraining) {
   ScCelloModel model(tiny_model(), 2);
   auto ids = at::randint(2, 25426, {2, 12}, at::kLong);
