@@ -141,31 +141,42 @@ struct MatrixArgs {
   std::string out;  // FILE.npy: binary matrix + FILE.terms.tsv (the row/column order)
 };
 
-// --out FILE.npy: raw values as float64, levels as uint8; the term order beside it as TSV.
-Status write_matrix_npy(const std::string& path, const TargetProvider& p, const std::vector<double>& values, bool raw,
-                        Store* store, const std::string& release_name) {
+Status check_npy_path(const std::string& path) {
   if (path.size() < 4 || path.substr(path.size() - 4) != ".npy")
     return Status::invalid("--out must end in .npy: " + path);
+  return Status::ok();
+}
+
+// --out FILE.npy with levels: uint8.
+Status write_levels_npy(const std::string& path, const TargetProvider& p, const std::vector<double>& values) {
   const int64_t n = static_cast<int64_t>(p.label_space().size());
-  if (raw) {
-    SCCELLO_RETURN_IF_ERROR(write_npy(path, values, n, n));
-  } else {
-    std::vector<uint8_t> levels(values.size());
-    for (size_t i = 0; i < values.size(); ++i) levels[i] = static_cast<uint8_t>(std::min(255.0, values[i]));
-    SCCELLO_RETURN_IF_ERROR(write_npy(path, levels, n, n));
-  }
-  std::map<std::string, std::string> names;
-  if (store) {
+  std::vector<uint8_t> levels(values.size());
+  for (size_t i = 0; i < values.size(); ++i) levels[i] = static_cast<uint8_t>(std::min(255.0, values[i]));
+  return write_npy(path, levels, n, n);
+}
+
+// FILE.terms.tsv beside FILE.npy: the row/column order with term names.
+Status write_term_order(const std::string& path, const TargetProvider& p, Store* store,
+                        const std::string& release_name) {
+  const int64_t n = static_cast<int64_t>(p.label_space().size());
+  std::vector<std::string> names(n);
+  bool all_named = true;
+  for (int64_t i = 0; i < n; ++i) all_named &= !(names[i] = provider_term_name(p, static_cast<LabelIndex>(i))).empty();
+  if (!all_named && store) {  // a provider without the release's graph (a plugin): names from the store
     ReleaseStore releases(*store);
     if (auto name = releases.resolve(release_name))
-      if (auto release = releases.load(*name))
-        for (const Term& t : release->terms) names[t.id] = t.name;
+      if (auto release = releases.load(*name)) {
+        std::map<std::string, std::string> by_id;
+        for (const Term& t : release->terms) by_id[t.id] = t.name;
+        for (int64_t i = 0; i < n; ++i)
+          if (names[i].empty()) names[i] = by_id[p.label_space()[i]];
+      }
   }
   const std::string terms = path.substr(0, path.size() - 4) + ".terms.tsv";
   std::ofstream out(terms);
   out << "index\tterm_id\tname\n";
   for (int64_t i = 0; i < n; ++i)
-    out << i << '\t' << tsv_escape(p.label_space()[i]) << '\t' << tsv_escape(names[p.label_space()[i]]) << '\n';
+    out << i << '\t' << tsv_escape(p.label_space()[i]) << '\t' << tsv_escape(names[i]) << '\n';
   if (!out.flush()) return Status::io_error("cannot write " + terms);
   return Status::ok();
 }
@@ -199,6 +210,15 @@ void print_matrix(const CliContext& ctx, const std::vector<TermId>& ids, const s
 }
 
 
+void print_timing(const CliContext& ctx, const TargetProvider& p, double ms) {
+  const auto* rows = dynamic_cast<const RowTargetProvider*>(&p);
+  TargetProviderStats st = rows ? rows->stats() : TargetProviderStats{};
+  std::cerr << "targets: " << p.label_space().size() << " rows in " << fmt(ms) << " ms (computed " << st.rows_computed
+            << " in " << fmt(st.kernel_ms) << " ms kernel + " << fmt(st.rows_ms) << " ms levels, loaded "
+            << st.rows_loaded << " rows + " << st.level_rows_loaded << " level rows from cache, stale "
+            << st.stale_entries << ", threads " << ctx.threads << ")\n";
+}
+
 int run_matrix(const CliContext& ctx, const TargetArgs& args, const MatrixArgs& m) {
   if (m.all == !m.terms_file.empty()) return report_error(Status::invalid("targets matrix: give exactly one of --terms FILE or --all"));
   std::vector<TermId> labels;
@@ -215,32 +235,32 @@ int run_matrix(const CliContext& ctx, const TargetArgs& args, const MatrixArgs& 
   auto bound = bind(ctx, chosen, labels);
   if (!bound) return report_error(bound.status());
   const TargetProvider& p = *bound->provider;
-  auto start = std::chrono::steady_clock::now();
-  // Raw rows: all at once (one kernel batch). Levels come from levels(), which batches the
-  // missing rows itself and reads only level rows from the cache.
-  if (m.raw) {
-    if (Status s = p.precompute(); !s) return report_error(s);
-  }
-  auto values = target_matrix(p, m.raw);
-  if (!values) return report_error(values.status());
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (m.timing) {
-    const auto* rows = dynamic_cast<const RowTargetProvider*>(&p);
-    TargetProviderStats st = rows ? rows->stats() : TargetProviderStats{};
-    std::cerr << "targets: " << p.label_space().size() << " rows in " << fmt(ms) << " ms (computed "
-              << st.rows_computed << " in " << fmt(st.kernel_ms) << " ms kernel + " << fmt(st.rows_ms)
-              << " ms levels, loaded " << st.rows_loaded << " rows + " << st.level_rows_loaded
-              << " level rows from cache, stale " << st.stale_entries
-              << ", threads " << ctx.threads << ")\n";
-  }
   if (!m.out.empty()) {
-    Status written = write_matrix_npy(m.out, p, *values, m.raw, bound->store.get(), ctx.release);
-    if (!written) return report_error(written);
-    std::fprintf(stderr, "wrote %zu x %zu %s matrix to %s (term order: .terms.tsv beside it)\n", p.label_space().size(),
-                 p.label_space().size(), m.raw ? "float64" : "uint8 level", m.out.c_str());
+    if (Status s = check_npy_path(m.out); !s) return report_error(s);
+  }
+  auto start = std::chrono::steady_clock::now();
+  // --raw --out: computed straight into the file's matrix. Other raw matrices: raw_matrix (one
+  // kernel batch). Levels come from levels(), which batches the missing rows itself and reads
+  // only level rows from the cache.
+  std::vector<double> values;
+  if (m.raw && !m.out.empty()) {
+    if (Status s = write_raw_matrix_npy(p, m.out); !s) return report_error(s);
+  } else {
+    auto computed = target_matrix(p, m.raw);
+    if (!computed) return report_error(computed.status());
+    values = std::move(*computed);
+  }
+  if (m.timing) print_timing(ctx, p, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  if (m.out.empty()) {
+    print_matrix(ctx, p.label_space(), values);
     return 0;
   }
-  print_matrix(ctx, p.label_space(), *values);
+  if (!m.raw) {
+    if (Status s = write_levels_npy(m.out, p, values); !s) return report_error(s);
+  }
+  if (Status s = write_term_order(m.out, p, bound->store.get(), ctx.release); !s) return report_error(s);
+  std::fprintf(stderr, "wrote %zu x %zu %s matrix to %s (term order: .terms.tsv beside it)\n", p.label_space().size(),
+               p.label_space().size(), m.raw ? "float64" : "uint8 level", m.out.c_str());
   return 0;
 }
 

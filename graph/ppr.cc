@@ -209,7 +209,9 @@ class BlockWorker {
     if (err_[k] < job_.stop) {
       double* out = job_.out + static_cast<size_t>(row_[k]) * job_.row_length;
       const uint32_t* col = job_.column_of_node;
-      for (size_t j = 0; j < n_; ++j) out[col[j]] = x_[j * kBlock + k];
+      for (size_t j = 0; j < n_; ++j) {
+        if (col[j] != kPprNoColumn) out[col[j]] = x_[j * kBlock + k];
+      }
       job_.iterations[row_[k]] = iter_[k];
       --active_;
       load(k);

@@ -110,8 +110,11 @@ Result<std::vector<double>> ppr_row(const PprGraph& g, int32_t source, const Ppr
 // Row-major sources.size() x num_nodes(); rows computed as N x 8 blocks on options.threads threads.
 Result<std::vector<double>> ppr_rows(const PprGraph& g, const std::vector<int32_t>& sources,
                                      const PprOptions& options, PprStats* stats = nullptr);
+// Column of a node whose value is not wanted (ppr_rows_into).
+constexpr uint32_t kPprNoColumn = UINT32_MAX;
 // As ppr_rows, written straight into a caller's layout: row r of `out` (row_length values, zero
-// them first) gets p_r(node j) at column column_of_node[j] (e.g. vertex ids: node_vertices()).
+// them first) gets p_r(node j) at column column_of_node[j] (e.g. vertex ids: node_vertices()),
+// or nowhere when that is kPprNoColumn.
 Status ppr_rows_into(const PprGraph& g, const std::vector<int32_t>& sources, const PprOptions& options,
                      double* out, size_t row_length, const uint32_t* column_of_node, PprStats* stats = nullptr);
 // Every node as a source: num_nodes() x num_nodes().

@@ -83,6 +83,19 @@ class PprKernel : public RowKernel {
     SCCELLO_RETURN_IF_ERROR(ppr_rows_into(walk_, nodes, o, out.data(), n, walk_.node_vertices().data()));
     return out;
   }
+  Status compute_into(const std::vector<TermIndex>& sources, int threads, double* out, size_t row_length,
+                      const std::vector<int64_t>& column_of_term) const override {
+    std::vector<int32_t> nodes;
+    for (TermIndex t : sources) nodes.push_back(walk_.node_of(t));
+    std::vector<uint32_t> column_of_node(walk_.num_nodes());
+    for (size_t j = 0; j < column_of_node.size(); ++j) {
+      const int64_t c = column_of_term[walk_.vertex_of(static_cast<int32_t>(j))];
+      column_of_node[j] = c < 0 ? kPprNoColumn : static_cast<uint32_t>(c);
+    }
+    PprOptions o = options_;
+    o.threads = threads;
+    return ppr_rows_into(walk_, nodes, o, out, row_length, column_of_node.data());
+  }
   int32_t level(double raw) const override { return ppr_level(raw, threshold_); }
   void levels(const double* raw, size_t n, uint8_t* out) const override {
     for (size_t t = 0; t < n; ++t) out[t] = static_cast<uint8_t>(std::min(255, ppr_level(raw[t], threshold_)));

@@ -330,8 +330,53 @@ Status RowTargetProvider::precompute() const {
   return ensure_rows(label_term_);
 }
 
+Status RowTargetProvider::raw_matrix(double* out) const {
+  const size_t n = labels_.size();
+  std::vector<int64_t> column(isa_->num_terms(), -1);
+  std::vector<TermIndex> sources;
+  bool direct = store_ == nullptr;  // with a cache, rows are read from and written to it as usual
+  for (size_t j = 0; j < n && direct; ++j) {
+    const int64_t t = label_term_[j];
+    direct = t >= 0 && is_node_[t] && column[t] < 0;  // every label a node, none twice
+    if (direct) column[t] = static_cast<int64_t>(j), sources.push_back(static_cast<TermIndex>(t));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t j = 0; j < n && direct; ++j) direct = rows_[label_term_[j]] == nullptr;  // none computed yet
+  }
+  if (!direct) return TargetProvider::raw_matrix(out);
+  auto start = std::chrono::steady_clock::now();
+  SCCELLO_RETURN_IF_ERROR(kernel_->compute_into(sources, threads_, out, n, column));
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.kernel_ms += ms_since(start);
+  stats_.rows_computed += static_cast<int64_t>(n);
+  return Status::ok();
+}
+
+Status RowKernel::compute_into(const std::vector<TermIndex>& sources, int threads, double* out, size_t row_length,
+                               const std::vector<int64_t>& column_of_term) const {
+  SCCELLO_ASSIGN_OR_RETURN(std::vector<double> raw, compute(sources, threads));
+  const size_t terms = column_of_term.size();
+  for (size_t r = 0; r < sources.size(); ++r) {
+    for (size_t t = 0; t < terms; ++t) {
+      if (column_of_term[t] >= 0) out[r * row_length + column_of_term[t]] = raw[r * terms + t];
+    }
+  }
+  return Status::ok();
+}
+
 // ---------------------------------------------------------------------------------------------
 // TargetProvider defaults (declared in target_provider.h).
+
+Status TargetProvider::raw_matrix(double* out) const {
+  SCCELLO_RETURN_IF_ERROR(precompute());
+  const size_t n = label_space().size();
+  for (size_t i = 0; i < n; ++i) {
+    SCCELLO_ASSIGN_OR_RETURN(std::vector<double> row, raw_row_f64(static_cast<LabelIndex>(i)));
+    std::copy(row.begin(), row.end(), out + i * n);
+  }
+  return Status::ok();
+}
 
 Result<std::vector<double>> TargetProvider::raw_row_f64(LabelIndex label) const {
   SCCELLO_ASSIGN_OR_RETURN(std::vector<float> r, raw_row(label));

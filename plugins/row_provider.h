@@ -23,6 +23,11 @@ class RowKernel {
   virtual ~RowKernel() = default;
   // Raw rows of `sources` (nodes) over every term of the graph, row-major sources.size() x num_terms.
   virtual Result<std::vector<double>> compute(const std::vector<TermIndex>& sources, int threads) const = 0;
+  // The same rows written into a caller's matrix: row r at out + r * row_length (zeroed by the
+  // caller), term t's value at column column_of_term[t], or nowhere when that is -1. The default
+  // scatters compute()'s rows; a kernel that can write in place overrides it.
+  virtual Status compute_into(const std::vector<TermIndex>& sources, int threads, double* out, size_t row_length,
+                              const std::vector<int64_t>& column_of_term) const;
   // Integer level (>= 1) of a raw value.
   virtual int32_t level(double raw) const = 0;
   // Levels of a whole row, clamped to [1, 255] (override to avoid a virtual call per value).
@@ -67,6 +72,9 @@ class RowTargetProvider : public TargetProvider {
   Status batch_targets(const std::vector<LabelIndex>& labels, int32_t* levels_out,
                        uint8_t* mask_out) const override;
   Status precompute() const override;
+  // Without a cache and with every label a graph node (e.g. `targets matrix --all`), one kernel
+  // batch written straight into `out`: no rows kept, no levels. Otherwise the rows as usual.
+  Status raw_matrix(double* out) const override;
 
   // The row of a label (loaded or computed on first use). Never null: non-nodes share a row of
   // zeros and level 1.

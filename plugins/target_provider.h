@@ -49,6 +49,9 @@ class TargetProvider {
                                uint8_t* mask_out) const;
   // Computes (or loads from the cache) the rows of every label now, e.g. before training.
   virtual Status precompute() const { return Status::ok(); }
+  // Row-major n x n raw values over the whole label space into `out` (n = label_space().size(),
+  // zeroed by the caller). Default: precompute(), then raw_row_f64 of each label.
+  virtual Status raw_matrix(double* out) const;
   // Position of a term in the label space, or -1.
   LabelIndex label_of(const TermId& id) const;
 };

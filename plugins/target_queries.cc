@@ -1,9 +1,12 @@
 #include "plugins/target_queries.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <numeric>
 
 #include "plugins/row_provider.h"
+#include "store/formats/npy.h"
 
 namespace sccello {
 
@@ -43,14 +46,46 @@ Result<std::vector<SimilarTerm>> most_similar_terms(const TargetProvider& p, con
   return out;
 }
 
+namespace {
+
+// Zeroed doubles in an anonymous mapping of their own, with transparent huge pages asked for.
+class MappedDoubles {
+ public:
+  explicit MappedDoubles(size_t count) : bytes_(std::max<size_t>(1, count * sizeof(double))) {
+    void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    ::madvise(p, bytes_, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+    data_ = static_cast<double*>(p);
+  }
+  ~MappedDoubles() {
+    if (data_) ::munmap(data_, bytes_);
+  }
+  MappedDoubles(const MappedDoubles&) = delete;
+  MappedDoubles& operator=(const MappedDoubles&) = delete;
+  double* data() const { return data_; }
+
+ private:
+  size_t bytes_;
+  double* data_ = nullptr;
+};
+
+}  // namespace
+
+Status write_raw_matrix_npy(const TargetProvider& p, const std::string& path) {
+  const size_t n = p.label_space().size();
+  MappedDoubles values(n * n);
+  if (!values.data())
+    return Status::io_error("cannot map " + std::to_string(n * n * sizeof(double) >> 20) +
+                                      " MB for the " + std::to_string(n) + " x " + std::to_string(n) + " matrix");
+  SCCELLO_RETURN_IF_ERROR(p.raw_matrix(values.data()));
+  return write_npy(path, values.data(), static_cast<int64_t>(n), static_cast<int64_t>(n));
+}
+
 Result<std::vector<double>> target_matrix(const TargetProvider& p, bool raw) {
   const size_t n = p.label_space().size();
   std::vector<double> values(n * n);
   if (raw) {
-    for (size_t i = 0; i < n; ++i) {
-      SCCELLO_ASSIGN_OR_RETURN(std::vector<double> row, p.raw_row_f64(static_cast<LabelIndex>(i)));
-      std::copy(row.begin(), row.end(), values.begin() + i * n);
-    }
+    SCCELLO_RETURN_IF_ERROR(p.raw_matrix(values.data()));
     return values;
   }
   std::vector<LabelIndex> all(n);

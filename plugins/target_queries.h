@@ -32,9 +32,13 @@ struct SimilarTerm {
 // when `term` is not a node of the provider's graph.
 Result<std::vector<SimilarTerm>> most_similar_terms(const TargetProvider& p, const TermId& term, int top);
 
-// The n x n matrix over the label space, row-major: raw similarities (raw_row_f64 per row), or
-// the integer levels as doubles. `targets matrix` prints or saves it; call precompute() first
-// for raw rows in one kernel batch.
+// The n x n matrix over the label space, row-major: raw similarities (raw_matrix), or the integer
+// levels as doubles. `targets matrix` prints or saves it.
 Result<std::vector<double>> target_matrix(const TargetProvider& p, bool raw);
+
+// The raw n x n matrix written as a float64 NumPy .npy at `path` (atomically), computed into
+// memory the kernel maps in huge pages where it allows (a 55 MB matrix page-faults ~30 times
+// instead of ~13,500 times, and is never zero-filled twice).
+Status write_raw_matrix_npy(const TargetProvider& p, const std::string& path);
 
 }  // namespace sccello

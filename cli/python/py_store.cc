@@ -181,10 +181,7 @@ py::object target_matrix_of(const PyTargets& t, const py::object& terms, bool ra
       : bind_targets(t.store, t.spec, terms.cast<std::vector<std::string>>(), t.context.release, t.context.threads,
                      t.context.use_cache);
   const TargetProvider& p = *bound.provider;
-  std::vector<double> values = take(without_gil([&]() -> Result<std::vector<double>> {
-    if (raw) SCCELLO_RETURN_IF_ERROR(p.precompute());
-    return target_matrix(p, raw);
-  }));
+  std::vector<double> values = take(without_gil([&] { return target_matrix(p, raw); }));
   const auto n = static_cast<py::ssize_t>(p.label_space().size());
   py::array_t<double> out = to_numpy(std::move(values), {n, n});
   return raw ? py::object(out) : py::object(out.attr("astype")("int32"));

@@ -11,6 +11,7 @@
 namespace sccello {
 
 Status write_npy(const std::string& path, const std::vector<double>& values, int64_t rows, int64_t cols);
+Status write_npy(const std::string& path, const double* values, int64_t rows, int64_t cols);
 Status write_npy(const std::string& path, const std::vector<float>& values, int64_t rows, int64_t cols);
 Status write_npy(const std::string& path, const std::vector<uint8_t>& values, int64_t rows, int64_t cols);
 

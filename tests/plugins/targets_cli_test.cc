@@ -2,10 +2,14 @@
 // list (with --plugin), show, row, matrix (levels and raw), and the error paths.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -74,6 +78,43 @@ TEST_P(TargetsCli, ListShowRowMatrix) {
                    " --target neighbours CL:0000236 CL:0000945 --tsv");
   ASSERT_EQ(plugin.status, 0) << plugin.out;
   EXPECT_NE(plugin.out.find("\t0.5\t2\t1\tneighbours/2:weight=0.5,edges=is_a"), std::string::npos) << plugin.out;
+}
+
+// The whole graph as .npy (computed in place, written from the mapped matrix): the header's
+// shape, the term order beside it, and the values equal the printed rows of `targets row` and
+// the .terms.tsv names; each PPR row sums to 1.
+TEST_P(TargetsCli, AllPairsRawToNpy) {
+  const std::string npy = (dir_ / "ppr.npy").string();
+  CliRun r = run(store_ + " targets matrix --all --raw --out " + npy);
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream in(npy, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_GT(bytes.size(), 10u);
+  const size_t header = 10 + (static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8);
+  EXPECT_NE(bytes.find("'descr': '<f8', 'fortran_order': False, 'shape': (2635, 2635)"), std::string::npos);
+  ASSERT_EQ(bytes.size(), header + 2635u * 2635u * 8u);
+  auto value = [&](size_t i, size_t j) {
+    double v;
+    std::memcpy(&v, bytes.data() + header + (i * 2635 + j) * 8, 8);
+    return v;
+  };
+  std::ifstream terms_in((dir_ / "ppr.terms.tsv").string());
+  std::vector<std::string> ids;
+  for (std::string line; std::getline(terms_in, line);) ids.push_back(line.substr(line.find('\t') + 1));
+  ASSERT_EQ(ids.size(), 2636u);  // header + one line per term
+  const size_t b_cell = std::find_if(ids.begin(), ids.end(), [](const std::string& l) {
+                          return l.rfind("CL:0000236\tB cell", 0) == 0;
+                        }) - ids.begin() - 1;
+  ASSERT_LT(b_cell, 2635u);
+  for (size_t i : {size_t{0}, b_cell, size_t{2634}}) {
+    double sum = 0;
+    for (size_t j = 0; j < 2635; ++j) sum += value(i, j);
+    EXPECT_NEAR(sum, 1.0, 1e-9) << i;
+  }
+  double best = 0;
+  for (size_t j = 0; j < 2635; ++j) best = std::max(best, value(b_cell, j));
+  EXPECT_EQ(best, value(b_cell, b_cell));
+  EXPECT_EQ(best, 0.2834193310922807);  // as `targets row CL:0000236` prints it (ListShowRowMatrix)
 }
 
 TEST_P(TargetsCli, ErrorsAreClearAndNonZero) {

@@ -220,6 +220,28 @@ TEST(plugins_Targets, DefaultLabelSpaceIsTheGraphNodes) {
   EXPECT_EQ(p->label_of("CL:0017500"), -1);
 }
 
+// raw_matrix: the direct path (every label a node, no cache: one kernel batch written in place)
+// equals the rows one by one, bit for bit; label spaces it cannot serve (a term without edges,
+// here) fall back to rows and still agree with raw_row_f64.
+TEST(plugins_Targets, RawMatrixInPlaceEqualsRowByRow) {
+  for (const std::string& spec : {std::string("ppr"), std::string("shortest_path")}) {
+    for (auto labels : {std::vector<TermId>{}, sample_labels()}) {
+      auto direct = make(spec, labels), rows = make(spec, labels);
+      const size_t n = direct->label_space().size();
+      std::vector<double> matrix(n * n, 0.0);
+      ASSERT_TRUE(direct->raw_matrix(matrix.data()).is_ok());
+      for (size_t i = 0; i < n; i += 37) {
+        auto row = rows->raw_row_f64(static_cast<LabelIndex>(i));
+        ASSERT_TRUE(row.is_ok());
+        for (size_t j = 0; j < n; ++j) ASSERT_EQ(matrix[i * n + j], (*row)[j]) << spec << " " << i << "," << j;
+      }
+      const auto* counted = dynamic_cast<const RowTargetProvider*>(direct.get());
+      if (labels.empty()) EXPECT_EQ(counted->stats().rows_ms, 0.0) << spec << ": no level rows were made in place";
+      else EXPECT_GT(counted->stats().rows_ms, 0.0) << spec << ": a term without edges takes the row path";
+    }
+  }
+}
+
 TEST(plugins_TargetPlugin, LoadsAndServesAnExternalProvider) {
   auto info = load_target_plugin(SCCELLO_TEST_PLUGIN);
   ASSERT_TRUE(info.is_ok()) << info.status().message();
