@@ -5,6 +5,20 @@
 
 namespace sccello {
 
+Status read_text_file(const std::string& path, std::string* out) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) return Status::not_found("cannot open '" + path + "': check the path");
+  gzbuffer(f, 1 << 17);
+  out->clear();
+  char buf[1 << 16];
+  int got;
+  while ((got = gzread(f, buf, sizeof buf)) > 0) out->append(buf, static_cast<size_t>(got));
+  const bool failed = got < 0;
+  gzclose(f);
+  if (failed) return Status::io_error("cannot read '" + path + "': damaged or truncated");
+  return Status::ok();
+}
+
 TextLines::~TextLines() {
   if (file_) gzclose(static_cast<gzFile>(file_));
 }

@@ -32,6 +32,9 @@ class TextLines {
   Status error_;
 };
 
+// The whole file (gzip-compressed or plain) into *out. NotFound names the path.
+Status read_text_file(const std::string& path, std::string* out);
+
 // True when `s` ends with `suffix` (file-name extensions: ".obo", ".json.gz", ".h5ad", ...).
 bool ends_with(std::string_view s, std::string_view suffix);
 

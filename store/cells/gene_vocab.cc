@@ -18,6 +18,14 @@ bool looks_like_ensembl(const std::string& id) {
 }
 
 namespace {
+
+using ViewMap = std::unordered_map<std::string_view, std::string_view>;
+struct GeneVocabTables {
+  ViewMap* ensembl_by_symbol;
+  ViewMap* gencode_by_symbol;
+  ViewMap* symbol_by_ensembl;
+};
+
 Status bad_line(const TextLines& in, const std::string& what) {
   return Status::corruption("'" + in.path() + "' line " + std::to_string(in.line_number()) + ": " + what);
 }
@@ -67,34 +75,48 @@ Status GeneVocab::read_medians(const std::string& path) {
 
 namespace {
 
-Status read_symbols(const std::string& path, std::unordered_map<std::string, std::string>* ensembl_by_symbol,
-                    std::unordered_map<std::string, std::string>* symbol_by_ensembl) {
-  TextLines in;
-  SCCELLO_RETURN_IF_ERROR(in.open(path));
-  std::string line;
-  while (in.next(&line)) {
-    if (in.line_number() == 1) continue;
-    auto f = split_fields(line, '\t');
-    if (f.size() < 2 || f[0].empty()) continue;
-    ensembl_by_symbol->emplace(f[0], f[1]);
-    symbol_by_ensembl->emplace(f[1], f[0]);
+// Calls fn(line) for each line of `text` without its '\n' (and '\r').
+template <class Fn>
+void for_each_line(std::string_view text, Fn fn) {
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    fn(line);
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
   }
-  return in.error();
 }
 
-Status read_gencode(const std::string& path, std::unordered_map<std::string, std::string>* gencode_by_symbol,
-                    std::unordered_map<std::string, std::string>* symbol_by_ensembl) {
-  TextLines in;
-  SCCELLO_RETURN_IF_ERROR(in.open(path));
-  std::string line;
-  while (in.next(&line)) {
-    auto f = split_fields(line, ',');
-    if (f.size() < 2 || f[1].empty() || !looks_like_ensembl(f[0])) continue;
-    std::string id = strip_ensembl_version(f[0]);
-    gencode_by_symbol->emplace(f[1], id);
-    symbol_by_ensembl->emplace(id, f[1]);
-  }
-  return in.error();
+// The first two `sep`-separated fields of a line ("" when absent).
+std::pair<std::string_view, std::string_view> first_two_fields(std::string_view line, char sep) {
+  const size_t a = line.find(sep);
+  if (a == std::string_view::npos) return {line, {}};
+  std::string_view rest = line.substr(a + 1);
+  return {line.substr(0, a), rest.substr(0, rest.find(sep))};
+}
+
+// gene_symbol_to_ensembl.tsv: symbol<TAB>ensembl_id, a header line.
+void index_symbols(std::string_view text, GeneVocabTables& t) {
+  bool header = true;
+  for_each_line(text, [&](std::string_view line) {
+    if (header) { header = false; return; }
+    auto [symbol, id] = first_two_fields(line, '\t');
+    if (symbol.empty() || id.empty()) return;
+    t.ensembl_by_symbol->emplace(symbol, id);
+    t.symbol_by_ensembl->emplace(id, symbol);
+  });
+}
+
+// genes_homo_sapiens_gencode_v48.csv.gz: ensembl_id(.version),symbol,...
+void index_gencode(std::string_view text, GeneVocabTables& t) {
+  for_each_line(text, [&](std::string_view line) {
+    auto [versioned, symbol] = first_two_fields(line, ',');
+    if (symbol.empty() || versioned.size() <= 4 || versioned.compare(0, 3, "ENS") != 0) return;
+    std::string_view id = versioned.substr(0, versioned.find('.'));
+    t.gencode_by_symbol->emplace(symbol, id);
+    t.symbol_by_ensembl->emplace(id, symbol);
+  });
 }
 
 }  // namespace
@@ -102,9 +124,15 @@ Status read_gencode(const std::string& path, std::unordered_map<std::string, std
 const GeneVocab::SymbolTables& GeneVocab::symbols() const {
   std::call_once(symbols_->once, [this] {
     SymbolTables& t = *symbols_;
-    t.status = read_symbols(dir_ + "/gene_symbol_to_ensembl.tsv", &t.ensembl_by_symbol, &t.symbol_by_ensembl);
-    if (t.status.is_ok())
-      t.status = read_gencode(dir_ + "/genes_homo_sapiens_gencode_v48.csv.gz", &t.gencode_by_symbol, &t.symbol_by_ensembl);
+    t.status = read_text_file(dir_ + "/gene_symbol_to_ensembl.tsv", &t.symbols_text);
+    if (t.status.is_ok()) t.status = read_text_file(dir_ + "/genes_homo_sapiens_gencode_v48.csv.gz", &t.gencode_text);
+    if (!t.status.is_ok()) return;
+    t.ensembl_by_symbol.reserve(48000);
+    t.gencode_by_symbol.reserve(80000);
+    t.symbol_by_ensembl.reserve(100000);
+    GeneVocabTables maps{&t.ensembl_by_symbol, &t.gencode_by_symbol, &t.symbol_by_ensembl};
+    index_symbols(t.symbols_text, maps);
+    index_gencode(t.gencode_text, maps);
   });
   return *symbols_;
 }
@@ -152,16 +180,16 @@ std::string GeneVocab::symbol(int32_t token) const {
   if (token < 0 || token >= size()) return "";
   const SymbolTables& t = symbols();
   auto it = t.symbol_by_ensembl.find(ids_[token]);
-  return it == t.symbol_by_ensembl.end() ? "" : it->second;
+  return it == t.symbol_by_ensembl.end() ? "" : std::string(it->second);
 }
 
 std::string GeneVocab::to_ensembl(const std::string& var_id) const {
   if (looks_like_ensembl(var_id)) return strip_ensembl_version(var_id);
   const SymbolTables& t = symbols();
   auto it = t.ensembl_by_symbol.find(var_id);
-  if (it != t.ensembl_by_symbol.end()) return it->second;
+  if (it != t.ensembl_by_symbol.end()) return std::string(it->second);
   auto jt = t.gencode_by_symbol.find(var_id);
-  return jt == t.gencode_by_symbol.end() ? "" : jt->second;
+  return jt == t.gencode_by_symbol.end() ? "" : std::string(jt->second);
 }
 
 GeneMapping GeneVocab::map(const std::string& var_id) const {
