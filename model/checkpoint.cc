@@ -15,6 +15,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include "store/byte_cursor.h"
 #include "store/safe_text.h"
 
 namespace sccello {
@@ -175,45 +176,11 @@ Status write_checkpoint(const std::string& path, const CheckpointMeta& meta, con
 
 namespace {
 
-// Reads fields from an in-memory file, bounds-checked.
-class Reader {
- public:
-  Reader(const std::string& bytes, size_t end) : bytes_(bytes), end_(end) {}
-  size_t remaining() const { return end_ - pos_; }  // pos_ <= end_ always
-  bool get(void* out, size_t n) {
-    if (n > remaining()) return false;
-    std::memcpy(out, bytes_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  template <typename T> bool get_pod(T* v) { return get(v, sizeof *v); }
-  bool get_string(std::string* s, bool wide) {
-    uint64_t n = 0;
-    uint32_t n32 = 0;
-    if (wide ? !get_pod(&n) : !get_pod(&n32)) return false;
-    if (!wide) n = n32;
-    if (n > remaining()) return false;
-    s->assign(bytes_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  const char* here() const { return bytes_.data() + pos_; }
-  bool skip(size_t n) {
-    if (n > remaining()) return false;
-    pos_ += n;
-    return true;
-  }
-
- private:
-  const std::string& bytes_;
-  size_t end_;
-  size_t pos_ = 0;
-};
-
-bool read_tensor(Reader& r, std::string* name, at::Tensor* out) {
+// One tensor record: name, dtype code, dims, byte count, data.
+bool read_tensor(ByteCursor& r, std::string* name, at::Tensor* out) {
   uint8_t code = 0;
   uint32_t ndim = 0;
-  if (!r.get_string(name, false) || !r.get_pod(&code) || !r.get_pod(&ndim) || ndim > 16) return false;
+  if (!r.get_string(name, false) || !r.get(&code) || !r.get(&ndim) || ndim > 16) return false;
   auto it = std::find_if(dtype_codes().begin(), dtype_codes().end(), [&](const auto& c) { return c.second == code; });
   if (it == dtype_codes().end()) return false;
   // The product of the dims (times the element size) is bounded by the bytes left in the file
@@ -222,12 +189,12 @@ bool read_tensor(Reader& r, std::string* name, at::Tensor* out) {
   uint64_t bytes = element;
   std::vector<int64_t> dims(ndim);
   for (auto& d : dims) {
-    if (!r.get_pod(&d) || d < 0) return false;
+    if (!r.get(&d) || d < 0) return false;
     if (d > 0 && bytes > r.remaining() / static_cast<uint64_t>(d)) return false;
     bytes *= static_cast<uint64_t>(d);
   }
   uint64_t nbytes = 0;
-  if (!r.get_pod(&nbytes) || nbytes != bytes || nbytes > r.remaining()) return false;
+  if (!r.get(&nbytes) || nbytes != bytes || nbytes > r.remaining()) return false;
   *out = at::empty(dims, at::TensorOptions().dtype(it->first));
   if (nbytes > 0) std::memcpy(out->data_ptr(), r.here(), nbytes);  // an empty tensor has no storage
   return r.skip(nbytes);
@@ -250,10 +217,10 @@ Result<Checkpoint> parse_checkpoint_bytes(const std::string& bytes, const std::s
   std::memcpy(&stored, bytes.data() + body, 8);
   if (fnv1a(kFnvBasis, bytes.data(), body) != stored)
     return Status::corruption(path + ": checksum mismatch (truncated or damaged checkpoint)");
-  Reader r(bytes, body);
+  ByteCursor r(bytes.data(), body);
   std::string meta_text;
   uint64_t count = 0;
-  if (!r.skip(12) || !r.get_string(&meta_text, true) || !r.get_pod(&count))
+  if (!r.skip(12) || !r.get_string(&meta_text, true) || !r.get(&count))
     return Status::corruption(path + ": truncated header");
   Checkpoint ckpt;
   SCCELLO_ASSIGN_OR_RETURN(ckpt.meta, meta_from_json(meta_text, path));

@@ -16,6 +16,8 @@
 
 #include <hnswlib/hnswlib.h>
 
+#include "store/byte_cursor.h"
+
 namespace sccello {
 namespace {
 
@@ -255,30 +257,7 @@ struct HnswHeader {
   size_t ef_construction;
 };
 
-class FileCursor {
- public:
-  FileCursor(const char* bytes, size_t size) : bytes_(bytes), size_(size) {}
-  template <typename T> bool get(T* v) {
-    if (sizeof(T) > size_ - pos_) return false;
-    std::memcpy(v, bytes_ + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return true;
-  }
-  bool skip(size_t n) {
-    if (n > size_ - pos_) return false;
-    pos_ += n;
-    return true;
-  }
-  size_t pos() const { return pos_; }
-  const char* here() const { return bytes_ + pos_; }
-  bool at_end() const { return pos_ == size_; }
-
- private:
-  const char* bytes_;
-  size_t size_, pos_ = 0;
-};
-
-bool read_header(FileCursor& c, HnswHeader* h) {
+bool read_header(ByteCursor& c, HnswHeader* h) {
   return c.get(&h->offset_level0) && c.get(&h->max_elements) && c.get(&h->count) && c.get(&h->size_per_element) &&
          c.get(&h->label_offset) && c.get(&h->offset_data) && c.get(&h->max_level) && c.get(&h->entry_point) &&
          c.get(&h->max_m) && c.get(&h->max_m0) && c.get(&h->m) && c.get(&h->mult) && c.get(&h->ef_construction);
@@ -328,7 +307,7 @@ Result<VectorIndex> VectorIndex::load(const std::string& path, int64_t dims, Hns
   const std::string corrupt = "the index file " + path + " is corrupt (";
   const std::string rebuild = "): drop and rebuild the index (sccello index drop NAME, then index build)";
   if (mapping->base == MAP_FAILED) return Status::corruption(corrupt + "empty or unreadable" + rebuild);
-  FileCursor c(mapping->bytes(), mapping->size);
+  ByteCursor c(mapping->bytes(), mapping->size);
   HnswHeader h{};
   if (!read_header(c, &h)) return Status::corruption(corrupt + "truncated header" + rebuild);
   if (std::string bad = check_header(h, dims); !bad.empty()) return Status::corruption(corrupt + bad + rebuild);
