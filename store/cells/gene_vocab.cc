@@ -19,13 +19,6 @@ bool looks_like_ensembl(const std::string& id) {
 
 namespace {
 
-using ViewMap = std::unordered_map<std::string_view, std::string_view>;
-struct GeneVocabTables {
-  ViewMap* ensembl_by_symbol;
-  ViewMap* gencode_by_symbol;
-  ViewMap* symbol_by_ensembl;
-};
-
 Status bad_line(const TextLines& in, const std::string& what) {
   return Status::corruption("'" + in.path() + "' line " + std::to_string(in.line_number()) + ": " + what);
 }
@@ -96,26 +89,25 @@ std::pair<std::string_view, std::string_view> first_two_fields(std::string_view 
   return {line.substr(0, a), rest.substr(0, rest.find(sep))};
 }
 
-// gene_symbol_to_ensembl.tsv: symbol<TAB>ensembl_id, a header line.
-void index_symbols(std::string_view text, GeneVocabTables& t) {
+// gene_symbol_to_ensembl.tsv: symbol<TAB>ensembl_id, a header line. Calls fn(symbol, id).
+template <class Fn>
+void for_each_symbol(std::string_view text, Fn fn) {
   bool header = true;
   for_each_line(text, [&](std::string_view line) {
     if (header) { header = false; return; }
     auto [symbol, id] = first_two_fields(line, '\t');
-    if (symbol.empty() || id.empty()) return;
-    t.ensembl_by_symbol->emplace(symbol, id);
-    t.symbol_by_ensembl->emplace(id, symbol);
+    if (!symbol.empty() && !id.empty()) fn(symbol, id);
   });
 }
 
-// genes_homo_sapiens_gencode_v48.csv.gz: ensembl_id(.version),symbol,...
-void index_gencode(std::string_view text, GeneVocabTables& t) {
+// genes_homo_sapiens_gencode_v48.csv.gz: ensembl_id(.version),symbol,... Calls fn(symbol, id)
+// with the id's version stripped.
+template <class Fn>
+void for_each_gencode(std::string_view text, Fn fn) {
   for_each_line(text, [&](std::string_view line) {
     auto [versioned, symbol] = first_two_fields(line, ',');
     if (symbol.empty() || versioned.size() <= 4 || versioned.compare(0, 3, "ENS") != 0) return;
-    std::string_view id = versioned.substr(0, versioned.find('.'));
-    t.gencode_by_symbol->emplace(symbol, id);
-    t.symbol_by_ensembl->emplace(id, symbol);
+    fn(symbol, versioned.substr(0, versioned.find('.')));
   });
 }
 
@@ -129,12 +121,22 @@ const GeneVocab::SymbolTables& GeneVocab::symbols() const {
     if (!t.status.is_ok()) return;
     t.ensembl_by_symbol.reserve(48000);
     t.gencode_by_symbol.reserve(80000);
-    t.symbol_by_ensembl.reserve(100000);
-    GeneVocabTables maps{&t.ensembl_by_symbol, &t.gencode_by_symbol, &t.symbol_by_ensembl};
-    index_symbols(t.symbols_text, maps);
-    index_gencode(t.gencode_text, maps);
+    for_each_symbol(t.symbols_text, [&](std::string_view s, std::string_view id) { t.ensembl_by_symbol.emplace(s, id); });
+    for_each_gencode(t.gencode_text, [&](std::string_view s, std::string_view id) { t.gencode_by_symbol.emplace(s, id); });
   });
   return *symbols_;
+}
+
+const GeneVocab::SymbolTables& GeneVocab::symbols_with_reverse() const {
+  const SymbolTables& forward = symbols();
+  std::call_once(symbols_->reverse_once, [this] {
+    SymbolTables& t = *symbols_;
+    if (!t.status.is_ok()) return;
+    t.symbol_by_ensembl.reserve(100000);
+    for_each_symbol(t.symbols_text, [&](std::string_view s, std::string_view id) { t.symbol_by_ensembl.emplace(id, s); });
+    for_each_gencode(t.gencode_text, [&](std::string_view s, std::string_view id) { t.symbol_by_ensembl.emplace(id, s); });
+  });
+  return forward;
 }
 
 Status GeneVocab::symbol_tables_status() const { return symbols().status; }
@@ -178,7 +180,7 @@ int32_t GeneVocab::token_of(const std::string& ensembl_id) const {
 
 std::string GeneVocab::symbol(int32_t token) const {
   if (token < 0 || token >= size()) return "";
-  const SymbolTables& t = symbols();
+  const SymbolTables& t = symbols_with_reverse();
   auto it = t.symbol_by_ensembl.find(ids_[token]);
   return it == t.symbol_by_ensembl.end() ? "" : std::string(it->second);
 }

@@ -54,8 +54,10 @@ class GeneVocab {
   // Symbol -> Ensembl tables, parsed once on first use, shared by copies of the vocabulary. The
   // maps view into the two files' text, kept here: no string is allocated per entry (120k
   // entries as strings were a quarter of a small import's time).
+  // The reverse map (Ensembl -> symbol, for display) is built on its first use only: an
+  // import maps symbols forward and never needs it.
   struct SymbolTables {
-    std::once_flag once;
+    std::once_flag once, reverse_once;
     Status status;
     std::string symbols_text, gencode_text;
     std::unordered_map<std::string_view, std::string_view> ensembl_by_symbol;  // Geneformer table first
@@ -65,6 +67,7 @@ class GeneVocab {
   Status read_tokens(const std::string& path);
   Status read_medians(const std::string& path);
   const SymbolTables& symbols() const;
+  const SymbolTables& symbols_with_reverse() const;
 
   std::string dir_;
   std::vector<std::string> ids_;      // by token
