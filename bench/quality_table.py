@@ -80,7 +80,8 @@ def main():
         def bio(config):
             return [float(r["avg_bio"]) for r in groups.get((split, ev, config), [])]
         # Ablations only at the same number of steps as the configuration judged.
-        ablation = {"full": ("mgp", "none"), "long": ("long-mgp", "long-none")}.get(best, ("", ""))
+        ablation = {"full": ("mgp", "none"), "long": ("long-mgp", "long-none"),
+                    "long3k": ("long3k-mgp", "long3k-none")}.get(best, ("", ""))
         full, pca, mgp, none = bio(best), bio("pca"), bio(ablation[0]), bio(ablation[1])
         if not full:
             continue
