@@ -75,6 +75,8 @@ targets() {
   run targets show CL:0000624 CL:0000625 --release 2022-12-15
   run targets row CL:0000236 --top 5 --release 2022-12-15
   run targets show --target shortest_path CL:0000624 CL:0000625 --release 2022-12-15
+  echo "(all-pairs PPR of the release straight to NumPy: one kernel batch written into the file's matrix)"
+  run targets matrix --target ppr --all --raw --release 2022-12-15 --out "$WORK/ppr.npy"
 }
 
 training() {
