@@ -135,18 +135,18 @@ def checkpoints_of(run):
     return [os.path.join(d, n) for n in names if n.endswith(".ckpt")], [n for n in names if not n.endswith(".ckpt")]
 
 
-def train_probe(cli, store, work, reference_embedding):
-    """Problems with what a killed training run left: unloadable checkpoints, failed resume."""
+def train_probe(cli, store, work):
+    """What a killed training run left: the problems (checkpoints that do not load) and how many
+    checkpoints there were."""
     problems = []
-    run = os.path.join(work, "run")
-    ckpts, others = checkpoints_of(run)
+    ckpts, _ = checkpoints_of(os.path.join(work, "run"))
     for c in ckpts:
         out = os.path.join(work, "e.npy")
         p = cli.run(store, "embed", "--checkpoint", c, "--h5ad", PBMC68K, "--assume-normalized", "--no-store",
                     "--out", out, check=False)
         if p.returncode != 0:
             problems.append("checkpoint %s does not load: %s" % (os.path.basename(c), p.stderr.strip()[-200:]))
-    return problems, len(ckpts), others
+    return problems, len(ckpts)
 
 
 def run_killed(cli, args, store, delay):
@@ -160,16 +160,23 @@ def run_killed(cli, args, store, delay):
     return p.returncode
 
 
+def killed_trial(cli, backend, case, base, reference_time, rng, tmp):
+    """One trial's start: a copy of `base` in a fresh folder, the command killed after a random delay.
+    Returns (folder, store, delay, whether the kill landed before the command ended)."""
+    work = tempfile.mkdtemp(dir=tmp)
+    store = os.path.join(work, "store" + (".db" if backend == "sqlite" else ""))
+    copy_store(base, store)
+    delay = rng.uniform(0, 1.2 * reference_time)
+    rc = run_killed(cli, case.command(store, work), store, delay)
+    return work, store, delay, rc == -signal.SIGKILL
+
+
 def store_trials(cli, backend, case, base, reference_time, reference_after, before, trials, rng, tmp):
     killed = found_before = found_after = 0
     partial = []
     for t in range(trials):
-        work = tempfile.mkdtemp(dir=tmp)
-        store = os.path.join(work, "store" + (".db" if backend == "sqlite" else ""))
-        copy_store(base, store)
-        delay = rng.uniform(0, 1.2 * reference_time)
-        rc = run_killed(cli, case.command(store, work), store, delay)
-        killed += rc == -signal.SIGKILL
+        work, store, delay, was_killed = killed_trial(cli, backend, case, base, reference_time, rng, tmp)
+        killed += was_killed
         try:
             state = case.probe(store)
         except RuntimeError as e:
@@ -195,13 +202,9 @@ def train_trials(cli, backend, case, base, reference_time, trials, rng, tmp):
     killed = loaded = 0
     partial = []
     for t in range(trials):
-        work = tempfile.mkdtemp(dir=tmp)
-        store = os.path.join(work, "store" + (".db" if backend == "sqlite" else ""))
-        copy_store(base, store)
-        delay = rng.uniform(0, 1.2 * reference_time)
-        rc = run_killed(cli, case.command(store, work), store, delay)
-        killed += rc == -signal.SIGKILL
-        problems, n, _ = train_probe(cli, store, work, None)
+        work, store, delay, was_killed = killed_trial(cli, backend, case, base, reference_time, rng, tmp)
+        killed += was_killed
+        problems, n = train_probe(cli, store, work)
         loaded += n
         partial += ["trial %d (kill at %.3f s): %s" % (t, delay, x) for x in problems]
         p = cli.run(store, *case.redo(store, work), check=False)
@@ -214,7 +217,7 @@ def train_trials(cli, backend, case, base, reference_time, trials, rng, tmp):
                 partial.append("trial %d: resume did not reach step 12" % t)
             if others:
                 partial.append("trial %d: left behind after resume: %s" % (t, others))
-            problems, _, _ = train_probe(cli, store, work, None)
+            problems, _ = train_probe(cli, store, work)
             partial += ["trial %d after resume: %s" % (t, x) for x in problems]
         shutil.rmtree(work)
     return killed, loaded, partial
