@@ -13,7 +13,7 @@ std::string strip_ensembl_version(const std::string& id) {
   return dot == std::string::npos ? id : id.substr(0, dot);
 }
 
-bool looks_like_ensembl(const std::string& id) {
+bool looks_like_ensembl(std::string_view id) {
   return id.size() > 4 && id.compare(0, 3, "ENS") == 0;
 }
 
@@ -106,7 +106,7 @@ template <class Fn>
 void for_each_gencode(std::string_view text, Fn fn) {
   for_each_line(text, [&](std::string_view line) {
     auto [versioned, symbol] = first_two_fields(line, ',');
-    if (symbol.empty() || versioned.size() <= 4 || versioned.compare(0, 3, "ENS") != 0) return;
+    if (symbol.empty() || !looks_like_ensembl(versioned)) return;
     fn(symbol, versioned.substr(0, versioned.find('.')));
   });
 }

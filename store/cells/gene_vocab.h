@@ -78,6 +78,6 @@ class GeneVocab {
 
 // "ENSG00000141510.17" -> "ENSG00000141510"; other strings unchanged.
 std::string strip_ensembl_version(const std::string& id);
-bool looks_like_ensembl(const std::string& id);
+bool looks_like_ensembl(std::string_view id);
 
 }  // namespace sccello
