@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-openmp libgloo-dev
-  librocksdb-dev libsqlite3-dev libhdf5-dev zlib1g-dev
+  librocksdb-dev libsqlite3-dev libhdf5-dev zlib1g-dev libdeflate-dev
   libboost-graph-dev
   libbenchmark-dev libgtest-dev
   nlohmann-json3-dev libcli11-dev

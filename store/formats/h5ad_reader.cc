@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 
+#include "store/formats/hdf5_chunks.h"
 #include "store/formats/hdf5_util.h"
 #include "store/safe_text.h"
 
@@ -273,6 +274,7 @@ class H5adReader : public CellMatrixReader {
   Layout layout_ = Layout::kCsr;
   int64_t rows_ = 0, cols_ = 0, next_row_ = 0;
   Handle data_, indices_, indptr_;
+  h5::ChunkedArray data_chunks_, indices_chunks_;  // CSR: deflate chunks inflated by libdeflate
   CscBuckets csc_;
   std::vector<std::string> gene_ids_;
 };
@@ -332,6 +334,8 @@ Status H5adReader::open_matrix(const H5adOptions& options) {
   data_ = Handle(H5Dopen2(f, (matrix_ + "/data").c_str(), H5P_DEFAULT));
   indices_ = Handle(H5Dopen2(f, (matrix_ + "/indices").c_str(), H5P_DEFAULT));
   indptr_ = Handle(H5Dopen2(f, (matrix_ + "/indptr").c_str(), H5P_DEFAULT));
+  data_chunks_ = h5::ChunkedArray(data_.get(), H5T_NATIVE_FLOAT);
+  indices_chunks_ = h5::ChunkedArray(indices_.get(), H5T_NATIVE_INT32);
   layout_ = enc == "csr_matrix" ? Layout::kCsr : Layout::kCsc;
   int64_t expect = (layout_ == Layout::kCsr ? rows_ : cols_) + 1;
   if (rows_ < 0 || cols_ < 0 || rows_ > INT32_MAX || cols_ > INT32_MAX)
@@ -399,8 +403,8 @@ Status H5adReader::read_csr(int64_t first, int64_t n, RowBlock* block) {
   block->clear(first);
   block->indptr.resize(n + 1);
   for (int64_t i = 0; i <= n; ++i) block->indptr[i] = ptr[i] - ptr[0];
-  SCCELLO_RETURN_IF_ERROR(h5::read_int32(indices_.get(), ptr[0], nnz, &block->indices, what + "/indices"));
-  SCCELLO_RETURN_IF_ERROR(h5::read_floats(data_.get(), ptr[0], nnz, &block->data, what + "/data"));
+  SCCELLO_RETURN_IF_ERROR(h5::read_chunked(indices_chunks_, ptr[0], nnz, &block->indices, what + "/indices"));
+  SCCELLO_RETURN_IF_ERROR(h5::read_chunked(data_chunks_, ptr[0], nnz, &block->data, what + "/data"));
   return Status::ok();
 }
 

@@ -140,7 +140,9 @@ TEST_P(BadInputTest, ImportKilledMidwayLeavesNoDatasetAndIsSwept) {
   EXPECT_TRUE(Corpus(*store_).datasets()->empty());
   // Orphans, unreferenced. RocksDB writes pending records without a log (corpus.h), so a kill
   // before the commit's flush may leave none at all; SQLite's are durable and must be swept.
-  if (GetParam() == Backend::kSqlite) EXPECT_GT(keys_under("ds/c/"), 0);
+  if (GetParam() == Backend::kSqlite) {
+    EXPECT_GT(keys_under("ds/c/"), 0);
+  }
   EXPECT_FALSE(Corpus(*store_).cell("pbmc3k", 0).is_ok());
   CellImportOptions o;
   o.dataset = "heart";
