@@ -106,9 +106,11 @@ bool counts_encodable(const CellRecord& c) {
   size_t n = c.tokens.size();
   if (c.counts.size() != n || c.values.size() != n) return false;
   if (!(c.total >= 1) || c.total != std::floor(c.total) || c.total > 9007199254740992.0) return false;
+  for (size_t i = 0; i < n; ++i)
+    if (c.tokens[i] < 0 || c.tokens[i] >= 32768) return false;
+  if (c.values_from_counts) return true;  // the identity holds by construction
   ValueOfCount value(c.total);
   for (size_t i = 0; i < n; ++i) {
-    if (c.tokens[i] < 0 || c.tokens[i] >= 32768) return false;
     float want = c.values[i], got = value(c.counts[i]);
     if (std::memcmp(&want, &got, sizeof want) != 0) return false;
   }
@@ -146,15 +148,7 @@ void put_fixed16(std::string* out, const CellRecord& c) {
 
 std::string encode_cell(const CellRecord& c) {
   std::string out;
-  size_t n = c.tokens.size();
-  bool counts = counts_encodable(c);
-  out.reserve(64 + c.cell_id.size() + c.label.size() + (counts ? 3 : 4) * n);
-  out.push_back(static_cast<char>(kCellRecordFormat));
-  out.push_back(static_cast<char>(counts ? kValuesAsCounts : kValuesFixed16));
-  for (const std::string* s : {&c.cell_id, &c.term_id, &c.label, &c.donor, &c.tissue, &c.assay}) put_string(&out, *s);
-  put_varint(&out, n);
-  if (counts) put_counts(&out, c);
-  else put_fixed16(&out, c);
+  encode_cell_record(c, &out);
   return out;
 }
 
@@ -438,6 +432,18 @@ Result<int64_t> Corpus::sweep_orphans() {
 
 DatasetWriter::~DatasetWriter() = default;
 
+void encode_cell_record(const CellRecord& c, std::string* out) {
+  size_t n = c.tokens.size();
+  bool counts = counts_encodable(c);
+  out->reserve(out->size() + 64 + c.cell_id.size() + c.label.size() + (counts ? 3 : 4) * n);
+  out->push_back(static_cast<char>(kCellRecordFormat));
+  out->push_back(static_cast<char>(counts ? kValuesAsCounts : kValuesFixed16));
+  for (const std::string* s : {&c.cell_id, &c.term_id, &c.label, &c.donor, &c.tissue, &c.assay}) put_string(out, *s);
+  put_varint(out, n);
+  if (counts) put_counts(out, c);
+  else put_fixed16(out, c);
+}
+
 Result<std::unique_ptr<DatasetWriter>> DatasetWriter::begin(Store& store, const std::string& name,
                                                             const DatasetWriteOptions& options) {
   SCCELLO_RETURN_IF_ERROR(check_name(name, "dataset name"));
@@ -454,11 +460,12 @@ Result<std::unique_ptr<DatasetWriter>> DatasetWriter::begin(Store& store, const 
   return w;
 }
 
-void DatasetWriter::add_to_index(const CellRecord& c) {
-  put_varint(&index_chunk_, c.tokens.size());
-  put_string(&index_chunk_, c.cell_id);
-  put_string(&index_chunk_, c.term_id);
-  put_string(&index_chunk_, c.label);
+void DatasetWriter::add_to_index(const std::string& cell_id, const std::string& term_id, const std::string& label,
+                                 int64_t num_tokens) {
+  put_varint(&index_chunk_, static_cast<uint64_t>(num_tokens));
+  put_string(&index_chunk_, cell_id);
+  put_string(&index_chunk_, term_id);
+  put_string(&index_chunk_, label);
 }
 
 void DatasetWriter::close_index_chunk() {
@@ -469,12 +476,18 @@ void DatasetWriter::close_index_chunk() {
 }
 
 Status DatasetWriter::add(const CellRecord& cell) {
-  batch_->put(cell_key(generation_, num_cells_), encode_cell(cell));
-  add_to_index(cell);
+  return add_encoded(encode_cell(cell), cell.cell_id, cell.term_id, cell.label,
+                     static_cast<int64_t>(cell.tokens.size()));
+}
+
+Status DatasetWriter::add_encoded(std::string_view record, const std::string& cell_id, const std::string& term_id,
+                                  const std::string& label, int64_t num_tokens) {
+  batch_->put(cell_key(generation_, num_cells_), record);
+  add_to_index(cell_id, term_id, label, num_tokens);
   ++num_cells_;
-  num_tokens_ += static_cast<int64_t>(cell.tokens.size());
-  max_len_ = std::max<int64_t>(max_len_, static_cast<int64_t>(cell.tokens.size()));
-  if (cell.term_id.empty()) ++unmapped_;
+  num_tokens_ += num_tokens;
+  max_len_ = std::max(max_len_, num_tokens);
+  if (term_id.empty()) ++unmapped_;
   if (num_cells_ % kIndexChunk == 0) close_index_chunk();
   if (batch_->approximate_bytes() >= options_.batch_bytes) return flush();
   return Status::ok();

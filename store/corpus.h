@@ -35,7 +35,14 @@ struct CellRecord {
   // store values as 16-bit fixed point (kValueScale).
   std::vector<uint32_t> counts;
   double total = 0;
+  // Set by whoever derived values from counts with that very formula (the tokenizer with
+  // target_sum 10000): the writer then skips recomputing every value to prove the identity.
+  bool values_from_counts = false;
 };
+
+// A cell record's stored bytes (format kCellRecordFormat), appended to *out. Thread-safe: the
+// import pipeline encodes cells on its worker threads and hands the bytes to add_encoded.
+void encode_cell_record(const CellRecord& cell, std::string* out);
 
 struct DatasetInfo {
   std::string name;
@@ -111,6 +118,9 @@ class DatasetWriter {
                                                       const DatasetWriteOptions& options);
   ~DatasetWriter();
   Status add(const CellRecord& cell);
+  // A cell already encoded by encode_cell_record; the index takes its id, term, label and length.
+  Status add_encoded(std::string_view record, const std::string& cell_id, const std::string& term_id,
+                     const std::string& label, int64_t num_tokens);
   // Writes the index and the manifest; `info` supplies everything but counts it can derive.
   Status commit(DatasetInfo info);
   int64_t num_cells() const { return num_cells_; }
@@ -119,7 +129,8 @@ class DatasetWriter {
   DatasetWriter(Store& store, std::string name, std::string generation, DatasetWriteOptions options)
       : store_(&store), name_(std::move(name)), generation_(std::move(generation)), options_(options) {}
   Status flush();
-  void add_to_index(const CellRecord& cell);
+  void add_to_index(const std::string& cell_id, const std::string& term_id, const std::string& label,
+                    int64_t num_tokens);
   void close_index_chunk();
 
   Store* store_;

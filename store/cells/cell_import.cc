@@ -183,7 +183,12 @@ class CountCheck {
     }
     return Status::ok();
   }
-  Status block(CellMatrixReader& reader, RowBlock* b, const std::vector<std::string>& ids);
+  // --assume-normalized: turns a block's log1p(CP10k) values back into counts (in place).
+  Status recover_counts(CellMatrixReader& reader, RowBlock* b, const std::vector<std::string>& ids);
+  // Raw counts are checked per row range on the worker threads (first_non_count); the error
+  // for the entry found.
+  bool checks_raw_counts() const { return !o_.assume_normalized; }
+  Status not_counts(const RowBlock& b, int64_t entry, const std::vector<std::string>& ids) const;
   int64_t imprecise = 0;  // recovered counts more than 0.1 from an integer
 
  private:
@@ -191,19 +196,32 @@ class CountCheck {
   std::string source_, total_col_;
 };
 
-Status CountCheck::block(CellMatrixReader& reader, RowBlock* b, const std::vector<std::string>& ids) {
-  if (!o_.assume_normalized) {
-    for (int64_t r = 0; r < b->num_rows(); ++r)
-      for (int64_t i = b->indptr[r]; i < b->indptr[r + 1]; ++i) {
-        float v = b->data[i];
-        if (v == std::floor(v) && v >= 0) continue;
-        return Status::invalid(source_ + " holds non-integer or negative values (" + std::to_string(v) + " in cell '" +
-                               ids[r] + "'), not raw counts: point sccello at raw counts (raw/X when present, or a counts "
-                               "layer with --layer counts), or pass --assume-normalized for log1p(CP10k) input "
-                               "with per-cell totals (n_counts, total_counts or nCount_RNA)");
-      }
-    return Status::ok();
+// The first entry of rows [begin, end) that is not a non-negative integer, or -1.
+int64_t first_non_count(const RowBlock& b, int64_t begin, int64_t end) {
+  const float* v = b.data.data();
+  for (int64_t i = b.indptr[begin], stop = b.indptr[end]; i < stop; i += 1024) {
+    bool bad = false;  // a branch-free pass over 1,024 entries (vectorised), then the exact test
+    for (int64_t j = i, e = std::min(stop, i + 1024); j < e; ++j) {
+      float x = v[j];
+      bad |= !(x >= 0.0f && x < 2147483648.0f && static_cast<float>(static_cast<int32_t>(x)) == x);
+    }
+    if (!bad) continue;
+    for (int64_t j = i, e = std::min(stop, i + 1024); j < e; ++j)
+      if (!(v[j] == std::floor(v[j]) && v[j] >= 0)) return j;
   }
+  return -1;
+}
+
+Status CountCheck::not_counts(const RowBlock& b, int64_t entry, const std::vector<std::string>& ids) const {
+  int64_t r = std::upper_bound(b.indptr.begin(), b.indptr.end(), entry) - b.indptr.begin() - 1;
+  return Status::invalid(source_ + " holds non-integer or negative values (" + std::to_string(b.data[entry]) +
+                         " in cell '" + ids[r] + "'), not raw counts: point sccello at raw counts (raw/X when "
+                         "present, or a counts layer with --layer counts), or pass --assume-normalized for "
+                         "log1p(CP10k) input with per-cell totals (n_counts, total_counts or nCount_RNA)");
+}
+
+Status CountCheck::recover_counts(CellMatrixReader& reader, RowBlock* b, const std::vector<std::string>& ids) {
+  if (!o_.assume_normalized) return Status::ok();
   SCCELLO_ASSIGN_OR_RETURN(auto totals, reader.column_values(total_col_, b->first_row, b->num_rows()));
   for (int64_t r = 0; r < b->num_rows(); ++r) {
     double total = std::strtod(totals[r].c_str(), nullptr);
@@ -246,7 +264,10 @@ std::string report_json(const CellImportReport& r) {
   return json_dump(j);
 }
 
-// The import proper, once the reader, tokenizer and writer exist.
+// The import proper, once the reader, tokenizer and writer exist. Per block: annotations and
+// cell-id checks on the calling thread, then the rows split over the worker threads (count
+// check, tokenizing, encoding each cell record into the range's buffer), then the records are
+// handed to the writer in row order, so the store is the same whatever the thread count.
 class Importer {
  public:
   Importer(const CellImportOptions& o, CellMatrixReader& reader, const Tokenizer& tok, DatasetWriter& writer,
@@ -255,7 +276,16 @@ class Importer {
   Status run(CellImportReport* report);
 
  private:
+  // What one worker made of its row range.
+  struct RangeOutput {
+    std::string records;            // the range's encoded cell records, back to back
+    std::vector<size_t> ends;       // end offset of each row's record in `records`
+    std::vector<int64_t> lengths;   // tokens per row
+    int64_t bad_entry = -1;         // first entry that is not a count (raw counts only)
+  };
   Status add_block(RowBlock& block, CellImportReport* report);
+  Status check_ids_and_terms(int64_t first_row, Annotations* a, CellImportReport* report);
+  void encode_range(const RowBlock& block, const Annotations& a, int64_t begin, int64_t end, RangeOutput* out) const;
   const CellImportOptions& o_;
   CellMatrixReader& reader_;
   const Tokenizer& tok_;
@@ -264,13 +294,13 @@ class Importer {
   CountCheck check_;
   AnnotationSource annotations_;
   std::unordered_map<uint64_t, int64_t> seen_ids_;
-  std::vector<TokenizedCell> tokenized_;
-  CellRecord cell_;
+  std::vector<std::pair<int64_t, RangeOutput>> ranges_;  // (first row, output) per worker, reused
 };
 
 Status Importer::run(CellImportReport* report) {
   SCCELLO_RETURN_IF_ERROR(annotations_.init(reader_, o_, path_));
   SCCELLO_RETURN_IF_ERROR(check_.init(reader_));
+  seen_ids_.reserve(static_cast<size_t>(std::max<int64_t>(0, reader_.num_cells())));
   RowBlock block;
   while (reader_.next_block(o_.block_rows, &block)) {
     SCCELLO_RETURN_IF_ERROR(add_block(block, report));
@@ -283,33 +313,73 @@ Status Importer::run(CellImportReport* report) {
   return Status::ok();
 }
 
+// Unique cell ids; terms the store's release does not know are dropped; the report's counts.
+Status Importer::check_ids_and_terms(int64_t first_row, Annotations* a, CellImportReport* report) {
+  for (size_t r = 0; r < a->ids.size(); ++r) {
+    int64_t row = first_row + static_cast<int64_t>(r);
+    auto [it, fresh] = seen_ids_.emplace(std::hash<std::string>()(a->ids[r]), row);
+    if (!fresh)
+      return Status::invalid("duplicate cell id '" + a->ids[r] + "' at rows " + std::to_string(it->second) + " and " +
+                             std::to_string(row) + " of " + path_ + "; cell ids must be unique within a dataset");
+    std::string& term = a->terms[r];
+    if (!term.empty() && o_.known_terms && !o_.known_terms->count(term)) term.clear();
+    if (term.empty()) ++report->unmapped_labels[a->labels[r]];
+    else ++report->cells_per_term[term];
+  }
+  return Status::ok();
+}
+
+void Importer::encode_range(const RowBlock& block, const Annotations& a, int64_t begin, int64_t end,
+                            RangeOutput* out) const {
+  out->records.clear();
+  out->ends.clear();
+  out->lengths.clear();
+  out->bad_entry = check_.checks_raw_counts() ? first_non_count(block, begin, end) : -1;
+  if (out->bad_entry >= 0) return;
+  TokenizeScratch scratch;
+  TokenizedCell t;
+  CellRecord cell;
+  for (int64_t r = begin; r < end; ++r) {
+    int64_t at = block.indptr[r];
+    tok_.tokenize(block.indices.data() + at, block.data.data() + at, block.indptr[r + 1] - at, &scratch, &t);
+    cell.tokens.swap(t.tokens);
+    cell.values.swap(t.values);
+    cell.counts.swap(t.counts);
+    cell.total = t.total;
+    cell.values_from_counts = t.values_from_counts;
+    cell.cell_id = a.ids[r];
+    cell.label = a.labels[r];
+    cell.term_id = a.terms[r];
+    cell.donor = a.donors[r];
+    cell.tissue = a.tissues[r];
+    cell.assay = a.assays[r];
+    encode_cell_record(cell, &out->records);
+    out->ends.push_back(out->records.size());
+    out->lengths.push_back(static_cast<int64_t>(cell.tokens.size()));
+  }
+}
+
 Status Importer::add_block(RowBlock& block, CellImportReport* report) {
   Annotations a;
   SCCELLO_RETURN_IF_ERROR(annotations_.read(reader_, block.first_row, block.num_rows(), &a));
-  SCCELLO_RETURN_IF_ERROR(check_.block(reader_, &block, a.ids));
-  tok_.tokenize_rows(block.indptr.data(), block.indices.data(), block.data.data(), block.num_rows(), o_.threads,
-                     &tokenized_);
-  for (int64_t r = 0; r < block.num_rows(); ++r) {
-    int64_t row = block.first_row + r;
-    auto [it, fresh] = seen_ids_.emplace(std::hash<std::string>()(a.ids[r]), row);
-    if (!fresh)
-      return Status::invalid("duplicate cell id '" + a.ids[r] + "' at rows " + std::to_string(it->second) + " and " +
-                             std::to_string(row) + " of " + path_ + "; cell ids must be unique within a dataset");
-    TokenizedCell& t = tokenized_[r];
-    cell_.tokens.swap(t.tokens);
-    cell_.values.swap(t.values);
-    cell_.counts.swap(t.counts);
-    cell_.total = t.total;
-    cell_.cell_id = a.ids[r];
-    cell_.label = a.labels[r];
-    cell_.term_id = a.terms[r];
-    if (!cell_.term_id.empty() && o_.known_terms && !o_.known_terms->count(cell_.term_id)) cell_.term_id.clear();
-    if (cell_.term_id.empty()) ++report->unmapped_labels[cell_.label];
-    else ++report->cells_per_term[cell_.term_id];
-    cell_.donor = a.donors[r];
-    cell_.tissue = a.tissues[r];
-    cell_.assay = a.assays[r];
-    SCCELLO_RETURN_IF_ERROR(writer_.add(cell_));
+  SCCELLO_RETURN_IF_ERROR(check_.recover_counts(reader_, &block, a.ids));
+  SCCELLO_RETURN_IF_ERROR(check_ids_and_terms(block.first_row, &a, report));
+  ranges_.resize(row_range_limit(o_.threads));
+  for (auto& [first, out] : ranges_) first = -1;
+  for_row_ranges(block.indptr.data(), block.num_rows(), o_.threads, [&](int range, int64_t begin, int64_t end) {
+    ranges_[range].first = begin;
+    encode_range(block, a, begin, end, &ranges_[range].second);
+  });
+  for (auto& [first, out] : ranges_) {
+    if (first < 0) continue;
+    if (out.bad_entry >= 0) return check_.not_counts(block, out.bad_entry, a.ids);
+    size_t start = 0;
+    for (size_t i = 0; i < out.ends.size(); ++i) {
+      size_t r = static_cast<size_t>(first) + i;
+      std::string_view record(out.records.data() + start, out.ends[i] - start);
+      SCCELLO_RETURN_IF_ERROR(writer_.add_encoded(record, a.ids[r], a.terms[r], a.labels[r], out.lengths[i]));
+      start = out.ends[i];
+    }
   }
   return Status::ok();
 }

@@ -221,6 +221,7 @@ void Tokenizer::tokenize(const int32_t* cols, const float* counts, int64_t nnz, 
     }
   }
   if (!integral) out->counts.clear();
+  out->values_from_counts = integral && target == 10000.0;
 }
 
 void Tokenizer::tokenize(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* scratch,
@@ -233,28 +234,34 @@ void Tokenizer::tokenize(const int32_t* cols, const float* counts, int64_t nnz, 
   values->swap(cell.values);
 }
 
-void Tokenizer::tokenize_rows(const int64_t* indptr, const int32_t* indices, const float* data, int64_t rows,
-                              int threads, std::vector<TokenizedCell>* out) const {
-  out->resize(rows);
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+int row_range_limit(int threads) {
+  return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+void for_row_ranges(const int64_t* indptr, int64_t rows, int threads,
+                    const std::function<void(int range, int64_t begin, int64_t end)>& work) {
+  threads = row_range_limit(threads);
   threads = static_cast<int>(std::min<int64_t>(threads, std::max<int64_t>(1, rows / 64)));
-  // Thread t takes the rows whose entries start in [nnz*t/threads, nnz*(t+1)/threads): equal
-  // work (the cost is per entry) rather than equal row counts.
+  // Range t takes the rows whose entries start in [nnz*t/threads, nnz*(t+1)/threads).
   auto first_row = [&](int t) {
     if (t >= threads) return rows;
     int64_t target = indptr[0] + (indptr[rows] - indptr[0]) * t / threads;
     return static_cast<int64_t>(std::lower_bound(indptr, indptr + rows, target) - indptr);
   };
-  auto work = [&](int t) {
-    TokenizeScratch scratch;
-    for (int64_t r = first_row(t), end = first_row(t + 1); r < end; ++r) {
-      tokenize(indices + indptr[r], data + indptr[r], indptr[r + 1] - indptr[r], &scratch, &(*out)[r]);
-    }
-  };
   std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
-  work(0);
+  for (int t = 1; t < threads; ++t) pool.emplace_back([&, t] { work(t, first_row(t), first_row(t + 1)); });
+  work(0, first_row(0), first_row(1));
   for (auto& th : pool) th.join();
+}
+
+void Tokenizer::tokenize_rows(const int64_t* indptr, const int32_t* indices, const float* data, int64_t rows,
+                              int threads, std::vector<TokenizedCell>* out) const {
+  out->resize(rows);
+  for_row_ranges(indptr, rows, threads, [&](int, int64_t begin, int64_t end) {
+    TokenizeScratch scratch;
+    for (int64_t r = begin; r < end; ++r)
+      tokenize(indices + indptr[r], data + indptr[r], indptr[r + 1] - indptr[r], &scratch, &(*out)[r]);
+  });
 }
 
 }  // namespace sccello

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,18 @@ struct TokenizedCell {
   std::vector<float> values;
   std::vector<uint32_t> counts;
   double total = 0;
+  // values[i] == float(log1p(counts[i] * 10000.0 / total)) by construction (counts kept and
+  // target_sum 10000): CellRecord::values_from_counts.
+  bool values_from_counts = false;
 };
+
+// Calls work(range, begin, end) for contiguous row ranges of a CSR block that together cover
+// [0, rows) in range order, one range per thread (threads <= 0: one per core; fewer for small
+// blocks), each holding about the same number of entries (the work is per entry); returns when
+// every range is done. range < row_range_limit(threads).
+void for_row_ranges(const int64_t* indptr, int64_t rows, int threads,
+                    const std::function<void(int range, int64_t begin, int64_t end)>& work);
+int row_range_limit(int threads);
 
 class Tokenizer {
  public:

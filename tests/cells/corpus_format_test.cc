@@ -89,5 +89,39 @@ TEST(cellsCorpusFormat, Pbmc3kTakesUnderThreeBytesPerToken) {
   EXPECT_LT(per_token, 3.0);
 }
 
+// The tokenizer vouches for its values (values_from_counts) and the writer then skips proving the
+// counts identity; on every pbmc3k cell the record must be byte-identical to the proven one.
+TEST(cellsCorpusFormat, TokenizerVouchedRecordsEqualProvenOnes) {
+  CellImportOptions o;
+  auto reader = open_cell_matrix(data("cells/pbmc3k_seurat/pbmc3k_seurat.h5ad"), o).value();
+  Tokenizer tok(vocab(), reader->gene_ids(), o.tokenizer);
+  RowBlock block;
+  TokenizeScratch scratch;
+  TokenizedCell t;
+  int64_t cells = 0, vouched = 0;
+  while (reader->next_block(512, &block)) {
+    for (int64_t r = 0; r < block.num_rows(); ++r) {
+      int64_t at = block.indptr[r];
+      tok.tokenize(block.indices.data() + at, block.data.data() + at, block.indptr[r + 1] - at, &scratch, &t);
+      CellRecord c;
+      c.cell_id = "cell" + std::to_string(cells++);
+      c.tokens = t.tokens;
+      c.values = t.values;
+      c.counts = t.counts;
+      c.total = t.total;
+      c.values_from_counts = t.values_from_counts;
+      vouched += c.values_from_counts;
+      std::string fast, proven;
+      encode_cell_record(c, &fast);
+      c.values_from_counts = false;
+      encode_cell_record(c, &proven);
+      ASSERT_EQ(fast, proven) << c.cell_id;
+    }
+  }
+  ASSERT_TRUE(reader->status().is_ok());
+  EXPECT_EQ(cells, 2638);
+  EXPECT_EQ(vouched, cells);  // raw integer counts, target 10,000: every cell
+}
+
 }  // namespace
 }  // namespace sccello::testing
