@@ -117,18 +117,30 @@ bool counts_encodable(const CellRecord& c) {
   return true;
 }
 
+size_t varint_size(uint32_t v) { return 1 + (v >= (1u << 7)) + (v >= (1u << 14)) + (v >= (1u << 21)) + (v >= (1u << 28)); }
+
 void put_counts(std::string* out, const CellRecord& c) {
   size_t n = c.tokens.size();
   put_varint(out, static_cast<uint64_t>(c.total));
+  size_t varint_bytes = 0;  // sized first, then written through a pointer: no push_back per byte
+  for (size_t i = 0; i < n; ++i) varint_bytes += c.counts[i] != 1 ? varint_size(c.counts[i]) : 0;
   size_t at = out->size();
-  out->resize(at + 2 * n);
+  out->resize(at + 2 * n + varint_bytes);
   char* tok = &(*out)[at];  // u16 in host order (little-endian hosts: x86, arm64); unaligned
   for (size_t i = 0; i < n; ++i) {
     uint16_t t = static_cast<uint16_t>(c.tokens[i] << 1 | (c.counts[i] == 1));
     std::memcpy(tok + 2 * i, &t, 2);
   }
-  for (size_t i = 0; i < n; ++i)
-    if (c.counts[i] != 1) put_varint(out, c.counts[i]);
+  char* p = tok + 2 * n;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t v = c.counts[i];
+    if (v == 1) continue;
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+  }
 }
 
 void put_fixed16(std::string* out, const CellRecord& c) {

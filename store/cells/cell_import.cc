@@ -336,6 +336,7 @@ void Importer::encode_range(const RowBlock& block, const Annotations& a, int64_t
   out->lengths.clear();
   out->bad_entry = check_.checks_raw_counts() ? first_non_count(block, begin, end) : -1;
   if (out->bad_entry >= 0) return;
+  out->records.reserve(static_cast<size_t>(block.indptr[end] - block.indptr[begin]) * 3 + (end - begin) * 96);
   TokenizeScratch scratch;
   TokenizedCell t;
   CellRecord cell;
