@@ -1,5 +1,6 @@
 #include "store/cells/gene_vocab.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <unistd.h>
 
@@ -19,48 +20,78 @@ bool looks_like_ensembl(std::string_view id) {
 
 namespace {
 
-Status bad_line(const TextLines& in, const std::string& what) {
-  return Status::corruption("'" + in.path() + "' line " + std::to_string(in.line_number()) + ": " + what);
+// Calls fn(line, number) for each line of `text` (1-based numbers) without its '\n' and '\r';
+// stops early when fn returns a non-ok Status, and returns it.
+template <class Fn>
+Status for_each_numbered_line(std::string_view text, Fn fn) {
+  int64_t number = 0;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    SCCELLO_RETURN_IF_ERROR(fn(line, ++number));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return Status::ok();
 }
+
+Status bad_line(const std::string& path, int64_t line, const std::string& what) {
+  return Status::corruption("'" + path + "' line " + std::to_string(line) + ": " + what);
+}
+
+// "gene_id<TAB>value..." -> the two first fields; false when there is no tab.
+bool two_fields(std::string_view line, std::string_view* id, std::string_view* value) {
+  size_t tab = line.find('\t');
+  if (tab == std::string_view::npos) return false;
+  *id = line.substr(0, tab);
+  *value = line.substr(tab + 1);
+  *value = value->substr(0, value->find('\t'));
+  return true;
+}
+
 }  // namespace
 
 Status GeneVocab::read_tokens(const std::string& path) {
-  TextLines in;
-  SCCELLO_RETURN_IF_ERROR(in.open(path));
+  auto text = std::make_shared<std::string>();
+  SCCELLO_RETURN_IF_ERROR(read_text_file(path, text.get()));
+  tokens_text_ = text;
   ids_.assign(kCls + 1, "");
   ids_[kCls] = "<cls>";
-  std::string line;
+  token_by_id_.reserve(kCls);
   int32_t count = 0;
-  while (in.next(&line)) {
-    if (in.line_number() == 1) continue;  // header
-    auto f = split_fields(line, '\t');
-    if (f.size() < 2) return bad_line(in, "expected gene_id<TAB>token_id");
-    int32_t token = std::atoi(f[1].c_str());
-    if (token < 0 || token >= kCls) return bad_line(in, "token id out of range 0..25425");
-    ids_[token] = f[0];
-    token_by_id_[f[0]] = token;
+  SCCELLO_RETURN_IF_ERROR(for_each_numbered_line(*text, [&](std::string_view line, int64_t number) {
+    if (number == 1 || line.empty()) return Status::ok();  // header
+    std::string_view id, value;
+    int32_t token = -1;
+    if (!two_fields(line, &id, &value) ||
+        std::from_chars(value.data(), value.data() + value.size(), token).ec != std::errc())
+      return bad_line(path, number, "expected gene_id<TAB>token_id");
+    if (token < 0 || token >= kCls) return bad_line(path, number, "token id out of range 0..25425");
+    ids_[token] = std::string(id);
+    token_by_id_.emplace(id, token);
     ++count;
-  }
-  SCCELLO_RETURN_IF_ERROR(in.error());
+    return Status::ok();
+  }));
   if (count != kCls) return Status::corruption("'" + path + "': expected 25426 tokens, found " + std::to_string(count));
   return Status::ok();
 }
 
 Status GeneVocab::read_medians(const std::string& path) {
-  TextLines in;
-  SCCELLO_RETURN_IF_ERROR(in.open(path));
+  std::string text;
+  SCCELLO_RETURN_IF_ERROR(read_text_file(path, &text));
   medians_.assign(kCls + 1, 0.0);
-  std::string line;
-  while (in.next(&line)) {
-    if (in.line_number() == 1) continue;
-    auto f = split_fields(line, '\t');
-    if (f.size() < 2) return bad_line(in, "expected gene_id<TAB>nonzero_median");
-    int32_t token = token_of(f[0]);
-    if (token < 0) continue;
-    medians_[token] = std::strtod(f[1].c_str(), nullptr);
-    if (!(medians_[token] > 0)) return bad_line(in, "median must be positive");
-  }
-  SCCELLO_RETURN_IF_ERROR(in.error());
+  SCCELLO_RETURN_IF_ERROR(for_each_numbered_line(text, [&](std::string_view line, int64_t number) {
+    if (number == 1 || line.empty()) return Status::ok();
+    std::string_view id, value;
+    if (!two_fields(line, &id, &value)) return bad_line(path, number, "expected gene_id<TAB>nonzero_median");
+    int32_t token = token_of(id);
+    if (token < 0) return Status::ok();
+    // strtod stops at the field's tab or newline; an empty field would let it skip ahead
+    medians_[token] = value.empty() ? 0.0 : std::strtod(value.data(), nullptr);
+    if (!(medians_[token] > 0)) return bad_line(path, number, "median must be positive");
+    return Status::ok();
+  }));
   for (int32_t t = 2; t < kCls; ++t)
     if (medians_[t] <= 0) return Status::corruption("'" + path + "': no median for " + ids_[t]);
   return Status::ok();
@@ -173,25 +204,24 @@ Result<std::string> GeneVocab::locate(const std::string& exe_hint) {
                            "or set SCCELLO_DATA_DIR");
 }
 
-int32_t GeneVocab::token_of(const std::string& ensembl_id) const {
-  auto it = token_by_id_.find(ensembl_id);
-  return it == token_by_id_.end() ? -1 : it->second;
+int32_t GeneVocab::token_of(std::string_view ensembl_id) const {
+  const int32_t* token = token_by_id_.find(ensembl_id);
+  return token ? *token : -1;
 }
 
 std::string GeneVocab::symbol(int32_t token) const {
   if (token < 0 || token >= size()) return "";
   const SymbolTables& t = symbols_with_reverse();
-  auto it = t.symbol_by_ensembl.find(ids_[token]);
-  return it == t.symbol_by_ensembl.end() ? "" : std::string(it->second);
+  const std::string_view* symbol = t.symbol_by_ensembl.find(ids_[token]);
+  return symbol ? std::string(*symbol) : "";
 }
 
 std::string GeneVocab::to_ensembl(const std::string& var_id) const {
   if (looks_like_ensembl(var_id)) return strip_ensembl_version(var_id);
   const SymbolTables& t = symbols();
-  auto it = t.ensembl_by_symbol.find(var_id);
-  if (it != t.ensembl_by_symbol.end()) return std::string(it->second);
-  auto jt = t.gencode_by_symbol.find(var_id);
-  return jt == t.gencode_by_symbol.end() ? "" : std::string(jt->second);
+  if (const std::string_view* id = t.ensembl_by_symbol.find(var_id)) return std::string(*id);
+  const std::string_view* id = t.gencode_by_symbol.find(var_id);
+  return id ? std::string(*id) : "";
 }
 
 GeneMapping GeneVocab::map(const std::string& var_id) const {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "graph/status.h"
+#include "store/cells/flat_string_map.h"
 
 namespace sccello {
 
@@ -39,7 +40,7 @@ class GeneVocab {
   static Result<std::string> locate(const std::string& exe_hint);
 
   int32_t size() const { return kCls + 1; }
-  int32_t token_of(const std::string& ensembl_id) const;  // -1 when absent
+  int32_t token_of(std::string_view ensembl_id) const;  // -1 when absent
   double median(int32_t token) const { return medians_[token]; }
   const std::string& gene_id(int32_t token) const { return ids_[token]; }
   std::string symbol(int32_t token) const;  // "" when none is known
@@ -52,7 +53,7 @@ class GeneVocab {
 
  private:
   // Symbol -> Ensembl tables, parsed once on first use, shared by copies of the vocabulary. The
-  // maps view into the two files' text, kept here: no string is allocated per entry (120k
+  // maps view into the two files' text, kept here: nothing is allocated per entry (120k
   // entries as strings were a quarter of a small import's time).
   // The reverse map (Ensembl -> symbol, for display) is built on its first use only: an
   // import maps symbols forward and never needs it.
@@ -60,9 +61,9 @@ class GeneVocab {
     std::once_flag once, reverse_once;
     Status status;
     std::string symbols_text, gencode_text;
-    std::unordered_map<std::string_view, std::string_view> ensembl_by_symbol;  // Geneformer table first
-    std::unordered_map<std::string_view, std::string_view> gencode_by_symbol;
-    std::unordered_map<std::string_view, std::string_view> symbol_by_ensembl;
+    FlatStringMap<std::string_view> ensembl_by_symbol;  // Geneformer table first
+    FlatStringMap<std::string_view> gencode_by_symbol;
+    FlatStringMap<std::string_view> symbol_by_ensembl;
   };
   Status read_tokens(const std::string& path);
   Status read_medians(const std::string& path);
@@ -72,7 +73,8 @@ class GeneVocab {
   std::string dir_;
   std::vector<std::string> ids_;      // by token
   std::vector<double> medians_;       // by token (0 for specials)
-  std::unordered_map<std::string, int32_t> token_by_id_;
+  std::shared_ptr<const std::string> tokens_text_;  // token_dictionary.tsv, which token_by_id_ views
+  FlatStringMap<int32_t> token_by_id_;
   std::shared_ptr<SymbolTables> symbols_ = std::make_shared<SymbolTables>();
 };
 
