@@ -17,37 +17,42 @@ class FlatStringMap {
  public:
   // Room for `n` keys at a load factor of at most one half (grows by rehashing if exceeded).
   void reserve(size_t n) {
+    entries_.reserve(n);
     size_t cap = 16;
     while (cap < 2 * n) cap *= 2;
     if (cap > slots_.size()) rehash(cap);
   }
   // Inserts key -> value unless the key is present; returns whether it inserted.
   bool emplace(std::string_view key, V value) {
-    if (2 * (size_ + 1) > slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size());
-    uint64_t h = hash(key);
+    if (2 * (entries_.size() + 1) > slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size());
+    const uint64_t h = hash(key);
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-      Slot& s = slots_[i];
-      if (!s.used) {
-        s = Slot{h, key, value, true};
-        ++size_;
+      uint64_t slot = slots_[i];
+      if (slot == 0) {
+        entries_.push_back({key, value});
+        slots_[i] = (uint64_t{tag} << 32) | entries_.size();
         return true;
       }
-      if (s.hash == h && s.key == key) return false;
+      if ((slot >> 32) == tag && entries_[(slot & 0xffffffffu) - 1].key == key) return false;
     }
   }
   // The value of `key`, or nullptr.
   const V* find(std::string_view key) const {
     if (slots_.empty()) return nullptr;
-    uint64_t h = hash(key);
+    const uint64_t h = hash(key);
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (!s.used) return nullptr;
-      if (s.hash == h && s.key == key) return &s.value;
+      uint64_t slot = slots_[i];
+      if (slot == 0) return nullptr;
+      if ((slot >> 32) != tag) continue;
+      const Entry& e = entries_[(slot & 0xffffffffu) - 1];
+      if (e.key == key) return &e.value;
     }
   }
-  size_t size() const { return size_; }
+  size_t size() const { return entries_.size(); }
 
-  // 64-bit multiply-xorshift over 8-byte words: a few ns for a gene id, well mixed in the low bits.
+  // 64-bit multiply-xorshift over 8-byte words: a few ns for a gene id, well mixed in all bits.
   static uint64_t hash(std::string_view key) {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ key.size();
     const char* p = key.data();
@@ -63,11 +68,9 @@ class FlatStringMap {
   }
 
  private:
-  struct Slot {
-    uint64_t hash = 0;
+  struct Entry {
     std::string_view key;
-    V value{};
-    bool used = false;
+    V value;
   };
   static uint64_t mix(uint64_t x) {
     x *= 0xbf58476d1ce4e5b9ull;
@@ -76,24 +79,20 @@ class FlatStringMap {
     return x ^ (x >> 29);
   }
   void rehash(size_t cap) {
-    std::vector<Slot> old;
-    old.swap(slots_);
-    slots_.assign(cap, Slot{});
+    slots_.assign(cap, 0);
     mask_ = cap - 1;
-    size_ = 0;
-    for (const Slot& s : old)
-      if (s.used) emplace_hashed(s);
+    for (size_t e = 0; e < entries_.size(); ++e) {
+      const uint64_t h = hash(entries_[e].key);
+      size_t i = h & mask_;
+      while (slots_[i] != 0) i = (i + 1) & mask_;
+      slots_[i] = (h >> 32 << 32) | (e + 1);
+    }
   }
-  void emplace_hashed(const Slot& from) {
-    for (size_t i = from.hash & mask_;; i = (i + 1) & mask_)
-      if (!slots_[i].used) {
-        slots_[i] = from;
-        ++size_;
-        return;
-      }
-  }
-  std::vector<Slot> slots_;
-  size_t mask_ = 0, size_ = 0;
+  // Probing touches only this array (8 bytes a slot: the hash's high half and entry index + 1,
+  // 0 = empty); the entries, in insertion order, are read on a tag match only.
+  std::vector<uint64_t> slots_;
+  std::vector<Entry> entries_;
+  size_t mask_ = 0;
 };
 
 }  // namespace sccello
