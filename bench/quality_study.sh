@@ -18,7 +18,7 @@
 #   L256 / L512   full with max_len (and position table) 256 / 512
 #   long     full, 1,500 steps (long-none, long-mgp: the two ablations at 1,500 steps); long3k / long6k: 3,000 / 6,000
 #   long3k-none / long3k-mgp: the two ablations at 3,000 steps; long3k-wide: hidden 128, FFN 256
-#   long3k-wide-lr: long3k-wide at lr 1e-3 (3e-3 does not train at that width)
+#   long3k-wide-lr: long3k-wide at lr 1e-3 (3e-3 does not train at that width); -none / -mgp: its ablations
 #   long3k-drop: long3k with dropout 0.1 (hidden and attention; the demo model's is 0.02)
 #   lr1e3: full at lr 1e-3;  big: 6x256 (scCello default size), 300 steps
 set -euo pipefail
@@ -55,6 +55,8 @@ config_flags() {
     long3k-drop) echo "--steps 3000 --warmup 200 --dropout 0.1" ;;
     long3k-wide) echo "--steps 3000 --warmup 200 --hidden 128 --heads 4 --ffn 256" ;;
     long3k-wide-lr) echo "--steps 3000 --warmup 200 --hidden 128 --heads 4 --ffn 256 --lr 0.001" ;;
+    long3k-wide-lr-none) echo "--steps 3000 --warmup 200 --hidden 128 --heads 4 --ffn 256 --lr 0.001 --target none" ;;
+    long3k-wide-lr-mgp) echo "--steps 3000 --warmup 200 --hidden 128 --heads 4 --ffn 256 --lr 0.001 --losses mgp" ;;
     long3k-none) echo "--steps 3000 --warmup 200 --target none" ;;
     long3k-mgp) echo "--steps 3000 --warmup 200 --losses mgp" ;;
     lr1e3) echo "--lr 0.001" ;;
