@@ -4,7 +4,7 @@
 # scipy, per-cell argsort), on pbmc3k (2,638 cells) and files resampled from it to 12k and 50k
 # cells (built into $TMPDIR once by bench/make_resampled_h5ad.py). Prints min/median/max wall
 # seconds of RUNS runs per side, the ratio of medians, and sccello's marginal cells/s with 2
-# threads between the 12k and 50k files. Usage: bench/import_speed.sh [BUILD_DIR] [RUNS]
+# threads between the 12k and 50k files, and the peak RSS of a 1-thread import. Usage: bench/import_speed.sh [BUILD_DIR] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -35,7 +35,10 @@ for f in "$PBMC" "$TMP/resampled_12000.h5ad" "$TMP/resampled_50000.h5ad"; do
   s2=$(for i in $(seq "$RUNS"); do import_once "$f" 2; done | stats)
   MED2[$cells]=$(echo "$s2" | awk '{print $2}')
   ratio=$(echo "$(echo "$p" | awk '{print $2}') / $(echo "$s" | awk '{print $2}')" | bc -l)
-  printf "%-18s %8s  %-26s %-26s %7.1fx   (2 threads: %s)\n" "$(basename "$f")" "$cells" "$s" "$p" "$ratio" "$s2"
+  rm -rf "$TMP/store"  # peak RSS of one more 1-thread import: should not grow with the cells
+  rss=$(/usr/bin/time -f %M "$SCCELLO" --store "$TMP/store" --threads 1 cells import "$f" --dataset d 2>&1 >/dev/null | tail -1)
+  printf "%-18s %8s  %-26s %-26s %7.1fx   (2 threads: %s; peak RSS %d MB)\n" "$(basename "$f")" "$cells" "$s" "$p" \
+    "$ratio" "$s2" $((rss / 1024))
 done
 marginal=$(echo "(50000 - 12000) / (${MED2[50000]} - ${MED2[12000]})" | bc -l)
 printf "marginal rate with 2 threads (12k -> 50k cells): %.0f cells/s\n" "$marginal"

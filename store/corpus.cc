@@ -468,7 +468,8 @@ Result<std::unique_ptr<DatasetWriter>> DatasetWriter::begin(Store& store, const 
   std::string gen = new_generation();
   SCCELLO_RETURN_IF_ERROR(store.kv().put("ds/p/" + gen, name));
   std::unique_ptr<DatasetWriter> w(new DatasetWriter(store, name, gen, options));
-  w->batch_ = std::make_unique<WriteBatch>();
+  SCCELLO_ASSIGN_OR_RETURN(w->cells_, store.kv().sorted_loader(options.batch_bytes));
+  SCCELLO_ASSIGN_OR_RETURN(w->index_, store.kv().sorted_loader(options.batch_bytes));
   return w;
 }
 
@@ -483,7 +484,8 @@ void DatasetWriter::add_to_index(const std::string& cell_id, const std::string& 
 void DatasetWriter::close_index_chunk() {
   if (index_chunk_.empty()) return;
   int64_t chunk = (num_cells_ - 1) / kIndexChunk;
-  batch_->put(index_prefix(generation_) + be(chunk, 4), index_chunk_);
+  Status st = index_->add(index_prefix(generation_) + be(chunk, 4), index_chunk_);
+  if (index_status_.is_ok()) index_status_ = st;
   index_chunk_.clear();
 }
 
@@ -494,30 +496,22 @@ Status DatasetWriter::add(const CellRecord& cell) {
 
 Status DatasetWriter::add_encoded(std::string_view record, const std::string& cell_id, const std::string& term_id,
                                   const std::string& label, int64_t num_tokens) {
-  batch_->put(cell_key(generation_, num_cells_), record);
+  SCCELLO_RETURN_IF_ERROR(cells_->add(cell_key(generation_, num_cells_), record));
   add_to_index(cell_id, term_id, label, num_tokens);
   ++num_cells_;
   num_tokens_ += num_tokens;
   max_len_ = std::max(max_len_, num_tokens);
   if (term_id.empty()) ++unmapped_;
   if (num_cells_ % kIndexChunk == 0) close_index_chunk();
-  if (batch_->approximate_bytes() >= options_.batch_bytes) return flush();
-  return Status::ok();
-}
-
-Status DatasetWriter::flush() {
-  if (batch_->empty()) return Status::ok();
-  // Cell records are invisible until the manifest refers to them: no synced log per batch;
-  // commit() flushes them durably before it writes the manifest.
-  Status st = store_->kv().write_unlogged(*batch_);
-  batch_->clear();
-  return st;
+  return index_status_;
 }
 
 Status DatasetWriter::commit(DatasetInfo info) {
   close_index_chunk();
-  SCCELLO_RETURN_IF_ERROR(flush());
-  SCCELLO_RETURN_IF_ERROR(store_->kv().flush());
+  SCCELLO_RETURN_IF_ERROR(index_status_);
+  // The records become durable (and visible, unreferenced) before the manifest refers to them.
+  SCCELLO_RETURN_IF_ERROR(cells_->finish());
+  SCCELLO_RETURN_IF_ERROR(index_->finish());
   std::string old_value, old_gen;
   bool replacing = store_->kv().get(manifest_key(name_), &old_value).is_ok();
   if (replacing) info_from_json(old_value, &old_gen);

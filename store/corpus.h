@@ -128,7 +128,6 @@ class DatasetWriter {
  private:
   DatasetWriter(Store& store, std::string name, std::string generation, DatasetWriteOptions options)
       : store_(&store), name_(std::move(name)), generation_(std::move(generation)), options_(options) {}
-  Status flush();
   void add_to_index(const std::string& cell_id, const std::string& term_id, const std::string& label,
                     int64_t num_tokens);
   void close_index_chunk();
@@ -136,8 +135,10 @@ class DatasetWriter {
   Store* store_;
   std::string name_, generation_;
   DatasetWriteOptions options_;
-  std::unique_ptr<WriteBatch> batch_;
+  // Cell records and index chunks, each in ascending key order, straight to the store in bulk.
+  std::unique_ptr<SortedLoader> cells_, index_;
   std::string index_chunk_;
+  Status index_status_;  // the first failure of an index chunk write, reported by add/commit
   int64_t num_cells_ = 0, num_tokens_ = 0, max_len_ = 0, unmapped_ = 0;
 };
 

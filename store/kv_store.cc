@@ -46,6 +46,43 @@ std::string prefix_successor(std::string_view prefix) {
   return s;
 }
 
+namespace {
+
+// The default SortedLoader: write_unlogged batches of about batch_bytes, flush() at the end.
+class BatchLoader final : public SortedLoader {
+ public:
+  BatchLoader(KvStore& kv, size_t batch_bytes) : kv_(kv), batch_bytes_(batch_bytes) {}
+  Status add(std::string_view key, std::string_view value) override {
+    if (!last_.empty() && key <= last_)
+      return Status::invalid("sorted load into '" + kv_.path() + "': keys out of order");
+    last_.assign(key);
+    batch_.put(key, value);
+    return batch_.approximate_bytes() >= batch_bytes_ ? write() : Status::ok();
+  }
+  Status finish() override {
+    SCCELLO_RETURN_IF_ERROR(write());
+    return kv_.flush();
+  }
+
+ private:
+  Status write() {
+    if (batch_.empty()) return Status::ok();
+    Status st = kv_.write_unlogged(batch_);
+    batch_.clear();
+    return st;
+  }
+  KvStore& kv_;
+  size_t batch_bytes_;
+  WriteBatch batch_;
+  std::string last_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SortedLoader>> KvStore::sorted_loader(size_t batch_bytes) {
+  return std::unique_ptr<SortedLoader>(new BatchLoader(*this, batch_bytes));
+}
+
 Status KvStore::put(std::string_view key, std::string_view value) {
   WriteBatch batch;
   batch.put(key, value);

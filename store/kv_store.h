@@ -45,6 +45,20 @@ class WriteBatch {
   size_t bytes_ = 0;
 };
 
+// Writes keys in strictly ascending order that nothing refers to yet, like write_unlogged but in
+// bulk: the RocksDB backend writes them straight into a table file that finish() ingests (no
+// memtable, no flush later, memory bounded by one block, whatever the number of keys); other
+// backends gather them into write_unlogged batches. Dropped without finish(), what it wrote is
+// left as unreferenced keys or an unreferenced file, never half a table.
+class SortedLoader {
+ public:
+  virtual ~SortedLoader() = default;
+  // REQUIRES: key greater than every key added before (an error otherwise).
+  virtual Status add(std::string_view key, std::string_view value) = 0;
+  // Makes every key added visible and durable.
+  virtual Status finish() = 0;
+};
+
 // Visitor for scans: return false to stop early.
 using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
 
@@ -81,6 +95,9 @@ class KvStore {
   virtual Status write_unlogged(const WriteBatch& batch) { return write(batch); }
   // Makes every earlier write_unlogged() durable. Default: nothing to do.
   virtual Status flush() { return Status::ok(); }
+  // A bulk writer of ascending keys (see SortedLoader); `batch_bytes` sizes the batches of
+  // backends that write through write_unlogged. Default: those batches.
+  virtual Result<std::unique_ptr<SortedLoader>> sorted_loader(size_t batch_bytes);
   // Visits keys with `prefix`, ascending bytewise, starting at the first key >= `start`
   // (an empty `start` means the prefix itself).
   virtual Status scan(std::string_view prefix, const ScanFn& fn,

@@ -4,8 +4,12 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <filesystem>
 #include <memory>
 
 #include "store/kv_store.h"
@@ -29,10 +33,56 @@ Status from_rocks(const rocksdb::Status& s, const std::string& path, const char*
   return Status::io_error(std::string(what) + " failed for store '" + path + "': " + msg);
 }
 
+// Table files being written by SstLoaders live here until ingested; a killed writer's leftovers
+// are removed by the next writable open (nothing refers to them).
+std::string ingest_dir(const std::string& path) { return path + "/sccello-ingest"; }
+
+// SortedLoader of the RocksDB backend: one table file written with SstFileWriter (the store's
+// own options: LZ4, bloom filters) and ingested by finish(); the file moves into the store.
+class SstLoader final : public SortedLoader {
+ public:
+  SstLoader(rocksdb::DB* db, const rocksdb::Options& options, std::string store_path)
+      : db_(db), writer_(rocksdb::EnvOptions(), options), store_path_(std::move(store_path)) {}
+  ~SstLoader() override {
+    if (file_.empty()) return;
+    std::filesystem::remove(file_, ignored_);
+    std::filesystem::remove(ingest_dir(store_path_), ignored_);
+  }
+
+  Status open() {
+    static std::atomic<uint64_t> counter{0};
+    std::filesystem::create_directories(ingest_dir(store_path_), ignored_);
+    file_ = ingest_dir(store_path_) + "/" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".sst";
+    return from_rocks(writer_.Open(file_), store_path_, "open a table file for import");
+  }
+  Status add(std::string_view key, std::string_view value) override {
+    ++entries_;
+    return from_rocks(writer_.Put(slice(key), slice(value)), store_path_, "sorted load");
+  }
+  Status finish() override {
+    if (entries_ == 0) return Status::ok();  // an empty table file cannot be finished; nothing to ingest
+    SCCELLO_RETURN_IF_ERROR(from_rocks(writer_.Finish(), store_path_, "finish a table file for import"));
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;
+    Status st = from_rocks(db_->IngestExternalFile({file_}, ingest), store_path_, "ingest the imported table file");
+    std::filesystem::remove(file_, ignored_);
+    std::filesystem::remove(ingest_dir(store_path_), ignored_);  // only when empty (another loader's file stays)
+    file_.clear();
+    return st;
+  }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::SstFileWriter writer_;
+  std::string store_path_, file_;
+  int64_t entries_ = 0;
+  std::error_code ignored_;
+};
+
 class RocksDbKvStore final : public KvStore {
  public:
-  RocksDbKvStore(std::unique_ptr<rocksdb::DB> db, std::string path, bool read_only)
-      : db_(std::move(db)), path_(std::move(path)), read_only_(read_only) {}
+  RocksDbKvStore(std::unique_ptr<rocksdb::DB> db, std::string path, bool read_only, rocksdb::Options options)
+      : db_(std::move(db)), path_(std::move(path)), read_only_(read_only), options_(std::move(options)) {}
 
   // A writer leaves its memtable in a table file and the WAL empty, so that the next open (every
   // command) does not replay a log: a 50k-cell import left ~35 MB that each later open re-read.
@@ -56,6 +106,13 @@ class RocksDbKvStore final : public KvStore {
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), slice(key), value);
     if (s.IsNotFound()) return Status::not_found("key '" + std::string(key) + "'");
     return from_rocks(s, path_, "get");
+  }
+
+  Result<std::unique_ptr<SortedLoader>> sorted_loader(size_t) override {
+    if (read_only_) return Status::invalid("store '" + path_ + "' was opened read-only");
+    auto loader = std::make_unique<SstLoader>(db_.get(), options_, path_);
+    SCCELLO_RETURN_IF_ERROR(loader->open());
+    return std::unique_ptr<SortedLoader>(std::move(loader));
   }
 
   Status write(const WriteBatch& batch) override { return apply(batch, /*logged=*/true); }
@@ -106,6 +163,7 @@ class RocksDbKvStore final : public KvStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::string path_;
   bool read_only_;
+  rocksdb::Options options_;
 };
 
 rocksdb::Options make_options(const KvOpenOptions& open) {
@@ -129,7 +187,12 @@ Result<std::unique_ptr<KvStore>> open_rocksdb_kv_store(const std::string& path, 
   rocksdb::Status s = open.read_only ? rocksdb::DB::OpenForReadOnly(options, path, &raw)
                                      : rocksdb::DB::Open(options, path, &raw);
   if (!s.ok()) return from_rocks(s, path, "open");
-  return std::unique_ptr<KvStore>(new RocksDbKvStore(std::unique_ptr<rocksdb::DB>(raw), path, open.read_only));
+  if (!open.read_only) {  // this writer holds the lock: no other writer's table file is in flight
+    std::error_code ignored;
+    std::filesystem::remove_all(ingest_dir(path), ignored);
+  }
+  return std::unique_ptr<KvStore>(
+      new RocksDbKvStore(std::unique_ptr<rocksdb::DB>(raw), path, open.read_only, std::move(options)));
 }
 
 }  // namespace sccello
