@@ -334,8 +334,8 @@ Status H5adReader::open_matrix(const H5adOptions& options) {
   data_ = Handle(H5Dopen2(f, (matrix_ + "/data").c_str(), H5P_DEFAULT));
   indices_ = Handle(H5Dopen2(f, (matrix_ + "/indices").c_str(), H5P_DEFAULT));
   indptr_ = Handle(H5Dopen2(f, (matrix_ + "/indptr").c_str(), H5P_DEFAULT));
-  data_chunks_ = h5::ChunkedArray(data_.get(), H5T_NATIVE_FLOAT);
-  indices_chunks_ = h5::ChunkedArray(indices_.get(), H5T_NATIVE_INT32);
+  data_chunks_ = h5::ChunkedArray(data_.get());
+  indices_chunks_ = h5::ChunkedArray(indices_.get());
   layout_ = enc == "csr_matrix" ? Layout::kCsr : Layout::kCsc;
   int64_t expect = (layout_ == Layout::kCsr ? rows_ : cols_) + 1;
   if (rows_ < 0 || cols_ < 0 || rows_ > INT32_MAX || cols_ > INT32_MAX)

@@ -1,9 +1,12 @@
-// Reading ranges of a 1-D chunked HDF5 dataset (an h5ad's X/data and X/indices) chunk by chunk:
-// where the dataset is deflate-compressed (what anndata and h5py write with compression="gzip")
-// and stored in the requested type, chunks are read raw (H5Dread_chunk) and inflated with
-// libdeflate, about twice as fast as the zlib inside HDF5's filter; the last chunk is kept, so
-// consecutive row blocks that share a chunk inflate it once. Every other dataset (no
-// compression, other filters, another stored type, unallocated chunks) goes through H5Dread.
+// Reading ranges of a 1-D chunked HDF5 dataset (an h5ad's X/data and X/indices, a 10x .h5's
+// matrix/data and matrix/indices) chunk by chunk: where the dataset is deflate-compressed, with or
+// without the byte shuffle before it (anndata and h5py write compression="gzip"; Cell Ranger
+// shuffle + gzip), chunks are read raw (H5Dread_chunk), inflated with libdeflate (about twice as
+// fast as the zlib inside HDF5's filter) and unshuffled; the last chunk is kept, so consecutive
+// row blocks that share a chunk inflate it once. Stored as float32, int32 or int64, read as
+// float32 or int32 with the conversions H5Dread makes (integers to float rounded to nearest,
+// int64 to int32 clamped). Every other dataset (no compression, other filters or types,
+// unallocated chunks) goes through H5Dread.
 // Internal to store/ (includes hdf5.h).
 #pragma once
 
@@ -20,23 +23,27 @@ namespace sccello::h5 {
 class ChunkedArray {
  public:
   ChunkedArray() = default;
-  // `dataset` must outlive this object; `mem_type` is what read() returns.
-  ChunkedArray(hid_t dataset, hid_t mem_type);
+  enum class Stored { kOther, kFloat32, kInt32, kInt64 };
+  // `dataset` must outlive this object.
+  explicit ChunkedArray(hid_t dataset);
   hid_t dataset() const { return dataset_; }
   bool fast() const { return fast_; }  // the libdeflate path applies
-  // Elements [first, first + count), inside the dataset, into out; REQUIRES fast(). Sets
-  // *fell_back (and writes nothing) when a chunk needs HDF5's own path (unallocated, too big).
+  Stored stored() const { return stored_; }
+  // Elements [first, first + count), inside the dataset, into out as stored (count times the
+  // stored size); REQUIRES fast(). Sets *fell_back (and writes nothing) when a chunk needs
+  // HDF5's own path (unallocated, too big).
   Status read(int64_t first, int64_t count, void* out, bool* fell_back, const std::string& what);
 
  private:
   enum class Load { kDone, kUseHdf5 };
   Result<Load> inflate(int64_t chunk, unsigned char* dest, const std::string& what);
   hid_t dataset_ = -1;
+  Stored stored_ = Stored::kOther;
   size_t element_size_ = 0;
-  bool fast_ = false;
+  bool fast_ = false, shuffled_ = false;
   int64_t chunk_elements_ = 0, length_ = 0;
   int64_t loaded_ = -1;  // the chunk held in chunk_
-  std::vector<unsigned char> chunk_, raw_;
+  std::vector<unsigned char> chunk_, raw_, unshuffled_;
 };
 
 // Whether this build inflates with libdeflate (else every read goes through H5Dread).

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <numeric>
 
+#include "store/formats/hdf5_chunks.h"
 #include "store/formats/hdf5_util.h"
 #include "store/safe_text.h"
 #include "store/text_lines.h"
@@ -247,6 +248,7 @@ class TenxH5Reader : public TenxBase {
  private:
   Status check_pointers(const std::string& what);
   Handle file_, data_, indices_, indptr_;
+  h5::ChunkedArray data_chunks_, indices_chunks_;  // shuffle + deflate chunks inflated by libdeflate
   std::string group_;
   int64_t next_cell_ = 0;
 };
@@ -271,6 +273,8 @@ Status TenxH5Reader::init(const std::string& path) {
   data_ = Handle(H5Dopen2(file_.get(), (group_ + "/data").c_str(), H5P_DEFAULT));
   indices_ = Handle(H5Dopen2(file_.get(), (group_ + "/indices").c_str(), H5P_DEFAULT));
   indptr_ = Handle(H5Dopen2(file_.get(), (group_ + "/indptr").c_str(), H5P_DEFAULT));
+  data_chunks_ = h5::ChunkedArray(data_.get());
+  indices_chunks_ = h5::ChunkedArray(indices_.get());
   for (const auto& id : gene_ids_) SCCELLO_RETURN_IF_ERROR(check_utf8(id, path + ":" + ids, "gene id"));
   for (const auto& b : barcodes_) SCCELLO_RETURN_IF_ERROR(check_utf8(b, path + ":" + group_ + "/barcodes", "barcode"));
   description_ = "10x HDF5 " + path + ":" + group_;
@@ -313,8 +317,9 @@ bool TenxH5Reader::next_block(int64_t max_rows, RowBlock* block) {
   }
   block->clear(next_cell_);
   for (int64_t i = 1; i <= n; ++i) block->indptr.push_back(ptr[i] - ptr[0]);
-  status_ = h5::read_int32(indices_.get(), ptr[0], ptr[n] - ptr[0], &block->indices, what + "/indices");
-  if (status_.is_ok()) status_ = h5::read_floats(data_.get(), ptr[0], ptr[n] - ptr[0], &block->data, what + "/data");
+  status_ = h5::read_chunked(indices_chunks_, ptr[0], ptr[n] - ptr[0], &block->indices, what + "/indices");
+  if (status_.is_ok())
+    status_ = h5::read_chunked(data_chunks_, ptr[0], ptr[n] - ptr[0], &block->data, what + "/data");
   if (status_.is_ok()) status_ = check_block(block, what);
   if (!status_.is_ok()) return false;
   next_cell_ += n;

@@ -40,17 +40,21 @@ std::vector<std::pair<int64_t, int64_t>> ranges(int64_t length) {
     int64_t first = static_cast<int64_t>(rng() % length);
     r.push_back({first, static_cast<int64_t>(rng() % std::min<int64_t>(length - first, 4 * kChunk))});
   }
+  for (auto& [first, count] : r) {  // inside the dataset, whatever its length
+    first = std::clamp<int64_t>(first, 0, length - 1);
+    count = std::min(count, length - first);
+  }
   return r;
 }
 
 template <typename T, typename Oracle>
-void expect_equal_to_hdf5(const std::string& name, hid_t mem_type, Oracle oracle) {
-  Opened f(kPbmc3k, name);
+void expect_equal_to_hdf5(const std::string& file, const std::string& name, int64_t want_length, Oracle oracle) {
+  Opened f(file, name);
   ASSERT_TRUE(f.dataset.valid());
-  h5::ChunkedArray array(f.dataset.get(), mem_type);
+  h5::ChunkedArray array(f.dataset.get());
   EXPECT_EQ(array.fast(), h5::libdeflate_built());
   int64_t length = h5::length(f.dataset.get());
-  ASSERT_EQ(length, 2242529);
+  ASSERT_EQ(length, want_length);
   for (auto [first, count] : ranges(length)) {
     std::vector<T> got, want;
     ASSERT_TRUE(h5::read_chunked(array, first, count, &got, name).is_ok());
@@ -60,13 +64,23 @@ void expect_equal_to_hdf5(const std::string& name, hid_t mem_type, Oracle oracle
 }
 
 TEST(Hdf5Chunks, DeflateChunksEqualHdf5sOwnRead) {
-  expect_equal_to_hdf5<float>("X/data", H5T_NATIVE_FLOAT, h5::read_floats);
-  expect_equal_to_hdf5<int32_t>("X/indices", H5T_NATIVE_INT32, h5::read_int32);
+  expect_equal_to_hdf5<float>(kPbmc3k, "X/data", 2242529, h5::read_floats);
+  expect_equal_to_hdf5<int32_t>(kPbmc3k, "X/indices", 2242529, h5::read_int32);
+}
+
+// Cell Ranger's .h5: shuffle + deflate, counts stored as int32 (read as float), indices as
+// int64 (read as int32); 23,866 entries in one 80,000-element chunk.
+TEST(Hdf5Chunks, ShuffledIntegerChunksEqualHdf5sConversions) {
+  const std::string tenx = data("cells/tenx_v3_subset/filtered_feature_bc_matrix.h5");
+  expect_equal_to_hdf5<float>(tenx, "matrix/data", 23866, h5::read_floats);
+  expect_equal_to_hdf5<int32_t>(tenx, "matrix/indices", 23866, h5::read_int32);
+  Opened f(tenx, "matrix/indices");
+  EXPECT_EQ(h5::ChunkedArray(f.dataset.get()).stored(), h5::ChunkedArray::Stored::kInt64);
 }
 
 TEST(Hdf5Chunks, ConsecutiveRowBlocksShareTheirEdgeChunks) {
   Opened f(kPbmc3k, "X/data");
-  h5::ChunkedArray array(f.dataset.get(), H5T_NATIVE_FLOAT);
+  h5::ChunkedArray array(f.dataset.get());
   int64_t length = h5::length(f.dataset.get());
   std::vector<float> all, part, joined;
   ASSERT_TRUE(h5::read_floats(f.dataset.get(), 0, length, &all, "X/data").is_ok());
@@ -78,11 +92,15 @@ TEST(Hdf5Chunks, ConsecutiveRowBlocksShareTheirEdgeChunks) {
   EXPECT_EQ(joined, all);
 }
 
-TEST(Hdf5Chunks, OtherStoredTypesAndUncompressedDatasetsGoThroughHdf5) {
-  Opened as_int(kPbmc3k, "X/data");  // float32 on disk, asked as int32: not the fast path
-  EXPECT_FALSE(h5::ChunkedArray(as_int.dataset.get(), H5T_NATIVE_INT32).fast());
+TEST(Hdf5Chunks, OtherConversionsAndUncompressedDatasetsGoThroughHdf5) {
+  Opened floats(kPbmc3k, "X/data");  // float32 on disk asked as int32: H5Dread's conversion
+  h5::ChunkedArray as_int(floats.dataset.get());
+  std::vector<int32_t> got_int, want_int;
+  ASSERT_TRUE(h5::read_chunked(as_int, 100, 20000, &got_int, "X/data").is_ok());
+  ASSERT_TRUE(h5::read_int32(floats.dataset.get(), 100, 20000, &want_int, "X/data").is_ok());
+  EXPECT_EQ(got_int, want_int);
   Opened plain(data("cells/heart_fixture/example_valid.h5ad"), "X/data");  // chunked, no filter
-  h5::ChunkedArray array(plain.dataset.get(), H5T_NATIVE_FLOAT);
+  h5::ChunkedArray array(plain.dataset.get());
   EXPECT_FALSE(array.fast());
   std::vector<float> got, want;
   ASSERT_TRUE(h5::read_chunked(array, 10, 5000, &got, "X/data").is_ok());
@@ -109,7 +127,7 @@ TEST(Hdf5Chunks, ACorruptChunkIsAnErrorNamingTheDataset) {
     io.write(junk.data(), junk.size());
   }
   Opened f(copy, "X/data");
-  h5::ChunkedArray array(f.dataset.get(), H5T_NATIVE_FLOAT);
+  h5::ChunkedArray array(f.dataset.get());
   std::vector<float> out;
   Status ok = h5::read_chunked(array, 0, 2 * kChunk, &out, "pbmc/X/data");  // chunks before it still read
   EXPECT_TRUE(ok.is_ok()) << ok.message();
