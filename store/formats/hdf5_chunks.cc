@@ -74,8 +74,11 @@ ChunkedArray::ChunkedArray(hid_t dataset) : dataset_(dataset) {
   stored_ = stored_type(dataset);
   element_size_ = stored_size(stored_);
   chunk_elements_ = deflate_chunk_elements(dataset, &shuffled_);
-  length_ = length(dataset);
-  fast_ = chunk_elements_ > 0 && element_size_ > 0 && decompressor() != nullptr;
+  length_ = h5::length(dataset);
+  // A chunk is inflated whole: chunks above 64 MiB (HDF5 allows up to 4 GiB) go through H5Dread.
+  constexpr int64_t kMaxChunkBytes = int64_t{64} << 20;
+  fast_ = chunk_elements_ > 0 && element_size_ > 0 &&
+          chunk_elements_ <= kMaxChunkBytes / static_cast<int64_t>(element_size_) && decompressor() != nullptr;
 }
 
 // Reads chunk `chunk` raw and inflates it into dest (chunk_elements_ elements).
@@ -174,7 +177,7 @@ Status read_typed(ChunkedArray& array, int64_t first, int64_t count, std::vector
                   Fallback fallback) {
   using S = ChunkedArray::Stored;
   if (array.fast() && converts_from<T>(array.stored()) && first >= 0 && count >= 0 &&
-      first + count <= length(array.dataset())) {
+      first + count <= array.length()) {
     out->resize(count);
     bool fell_back = false;
     const bool same = (array.stored() == S::kFloat32 && std::is_same_v<T, float>) ||

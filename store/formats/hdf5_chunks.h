@@ -29,6 +29,7 @@ class ChunkedArray {
   hid_t dataset() const { return dataset_; }
   bool fast() const { return fast_; }  // the libdeflate path applies
   Stored stored() const { return stored_; }
+  int64_t length() const { return length_; }
   // Elements [first, first + count), inside the dataset, into out as stored (count times the
   // stored size); REQUIRES fast(). Sets *fell_back (and writes nothing) when a chunk needs
   // HDF5's own path (unallocated, too big).
