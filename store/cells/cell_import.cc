@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <regex>
+#include <thread>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -264,10 +265,12 @@ std::string report_json(const CellImportReport& r) {
   return json_dump(j);
 }
 
-// The import proper, once the reader, tokenizer and writer exist. Per block: annotations and
-// cell-id checks on the calling thread, then the rows split over the worker threads (count
-// check, tokenizing, encoding each cell record into the range's buffer), then the records are
-// handed to the writer in row order, so the store is the same whatever the thread count.
+// The import proper, once the reader, tokenizer and writer exist. Per block: reading the block
+// and its annotations (on a thread of its own, overlapping the previous block, when more than
+// one thread is allowed), cell-id checks on the calling thread, then the rows split over the
+// worker threads (count check, tokenizing, encoding each cell record into the range's buffer),
+// then the records handed to the writer in row order, so the store is the same whatever the
+// thread count.
 class Importer {
  public:
   Importer(const CellImportOptions& o, CellMatrixReader& reader, const Tokenizer& tok, DatasetWriter& writer,
@@ -283,7 +286,15 @@ class Importer {
     std::vector<int64_t> lengths;   // tokens per row
     int64_t bad_entry = -1;         // first entry that is not a count (raw counts only)
   };
-  Status add_block(RowBlock& block, CellImportReport* report);
+  // A block read from the file with its annotations (counts recovered under --assume-normalized).
+  struct Fetched {
+    RowBlock block;
+    Annotations annotations;
+    Status status;
+    bool have = false;
+  };
+  void fetch(Fetched* f);
+  Status add_block(const RowBlock& block, Annotations& a, CellImportReport* report);
   Status check_ids_and_terms(int64_t first_row, Annotations* a, CellImportReport* report);
   void encode_range(const RowBlock& block, const Annotations& a, int64_t begin, int64_t end, RangeOutput* out) const;
   const CellImportOptions& o_;
@@ -297,16 +308,35 @@ class Importer {
   std::vector<std::pair<int64_t, RangeOutput>> ranges_;  // (first row, output) per worker, reused
 };
 
+// Reads the next block and its annotations (the only calls into the reader).
+void Importer::fetch(Fetched* f) {
+  f->have = reader_.next_block(o_.block_rows, &f->block);
+  f->status = reader_.status();
+  if (!f->have || !f->status.is_ok()) return;
+  f->status = annotations_.read(reader_, f->block.first_row, f->block.num_rows(), &f->annotations);
+  if (f->status.is_ok()) f->status = check_.recover_counts(reader_, &f->block, f->annotations.ids);
+}
+
 Status Importer::run(CellImportReport* report) {
   SCCELLO_RETURN_IF_ERROR(annotations_.init(reader_, o_, path_));
   SCCELLO_RETURN_IF_ERROR(check_.init(reader_));
   seen_ids_.reserve(static_cast<size_t>(std::max<int64_t>(0, reader_.num_cells())));
-  RowBlock block;
-  while (reader_.next_block(o_.block_rows, &block)) {
-    SCCELLO_RETURN_IF_ERROR(add_block(block, report));
-    if (o_.progress) o_.progress(block.first_row + block.num_rows(), reader_.num_cells());
+  // With more than one thread the next block is read while this one is encoded and written:
+  // reading (HDF5, inflating, checks) is serial and would otherwise leave the other core idle.
+  const bool overlap = o_.threads != 1;
+  Fetched current, next;
+  fetch(&current);
+  while (current.have && current.status.is_ok()) {
+    std::thread prefetch;
+    if (overlap) prefetch = std::thread([&] { fetch(&next); });
+    Status st = add_block(current.block, current.annotations, report);
+    if (overlap) prefetch.join();
+    else if (st.is_ok()) fetch(&next);
+    SCCELLO_RETURN_IF_ERROR(st);
+    if (o_.progress) o_.progress(current.block.first_row + current.block.num_rows(), reader_.num_cells());
+    std::swap(current, next);
   }
-  SCCELLO_RETURN_IF_ERROR(reader_.status());
+  SCCELLO_RETURN_IF_ERROR(current.status);
   if (check_.imprecise > 0)
     report->warnings.push_back(std::to_string(check_.imprecise) + " recovered counts were more than 0.1 from an "
                                "integer: the totals may not match the normalisation");
@@ -360,10 +390,7 @@ void Importer::encode_range(const RowBlock& block, const Annotations& a, int64_t
   }
 }
 
-Status Importer::add_block(RowBlock& block, CellImportReport* report) {
-  Annotations a;
-  SCCELLO_RETURN_IF_ERROR(annotations_.read(reader_, block.first_row, block.num_rows(), &a));
-  SCCELLO_RETURN_IF_ERROR(check_.recover_counts(reader_, &block, a.ids));
+Status Importer::add_block(const RowBlock& block, Annotations& a, CellImportReport* report) {
   SCCELLO_RETURN_IF_ERROR(check_ids_and_terms(block.first_row, &a, report));
   ranges_.resize(row_range_limit(o_.threads));
   for (auto& [first, out] : ranges_) first = -1;
