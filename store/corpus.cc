@@ -117,30 +117,39 @@ bool counts_encodable(const CellRecord& c) {
   return true;
 }
 
-size_t varint_size(uint32_t v) { return 1 + (v >= (1u << 7)) + (v >= (1u << 14)) + (v >= (1u << 21)) + (v >= (1u << 28)); }
-
 void put_counts(std::string* out, const CellRecord& c) {
   size_t n = c.tokens.size();
+  const uint32_t* counts = c.counts.data();
   put_varint(out, static_cast<uint64_t>(c.total));
-  size_t varint_bytes = 0;  // sized first, then written through a pointer: no push_back per byte
-  for (size_t i = 0; i < n; ++i) varint_bytes += c.counts[i] != 1 ? varint_size(c.counts[i]) : 0;
+  // Sized first, then written through a pointer; both loops branch-free on `count == 1`, which
+  // is a coin flip per token (a branch there mispredicted every other token).
+  size_t varint_bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t v = counts[i];
+    varint_bytes += (v != 1) + (v >= (1u << 7)) + (v >= (1u << 14)) + (v >= (1u << 21)) + (v >= (1u << 28));
+  }
   size_t at = out->size();
-  out->resize(at + 2 * n + varint_bytes);
+  out->resize(at + 2 * n + varint_bytes + 1);  // + 1: the loop below may store one byte past the end
   char* tok = &(*out)[at];  // u16 in host order (little-endian hosts: x86, arm64); unaligned
   for (size_t i = 0; i < n; ++i) {
-    uint16_t t = static_cast<uint16_t>(c.tokens[i] << 1 | (c.counts[i] == 1));
+    uint16_t t = static_cast<uint16_t>(c.tokens[i] << 1 | (counts[i] == 1));
     std::memcpy(tok + 2 * i, &t, 2);
   }
   char* p = tok + 2 * n;
   for (size_t i = 0; i < n; ++i) {
-    uint32_t v = c.counts[i];
-    if (v == 1) continue;
+    uint32_t v = counts[i];
+    if (v < 0x80) {  // nearly every count: one byte, kept only when the count is not 1
+      *p = static_cast<char>(v);
+      p += v != 1;
+      continue;
+    }
     while (v >= 0x80) {
       *p++ = static_cast<char>((v & 0x7f) | 0x80);
       v >>= 7;
     }
     *p++ = static_cast<char>(v);
   }
+  out->pop_back();
 }
 
 void put_fixed16(std::string* out, const CellRecord& c) {
