@@ -1,6 +1,7 @@
 #include "store/cells/cell_import.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <regex>
@@ -286,15 +287,19 @@ class Importer {
     std::vector<int64_t> lengths;   // tokens per row
     int64_t bad_entry = -1;         // first entry that is not a count (raw counts only)
   };
-  // A block read from the file with its annotations (counts recovered under --assume-normalized).
+  // A block read from the file with its annotations (counts recovered under --assume-normalized),
+  // then its encoded records: (first row, output) per worker range.
   struct Fetched {
     RowBlock block;
     Annotations annotations;
     Status status;
     bool have = false;
+    std::vector<std::pair<int64_t, RangeOutput>> ranges;
   };
   void fetch(Fetched* f);
-  Status add_block(const RowBlock& block, Annotations& a, CellImportReport* report);
+  Status encode_block(Fetched* f, CellImportReport* report);
+  Status write_block(const Fetched& f);
+  Status finish(const Status& read_status, CellImportReport* report);
   Status check_ids_and_terms(int64_t first_row, Annotations* a, CellImportReport* report);
   void encode_range(const RowBlock& block, const Annotations& a, int64_t begin, int64_t end, RangeOutput* out) const;
   const CellImportOptions& o_;
@@ -305,7 +310,6 @@ class Importer {
   CountCheck check_;
   AnnotationSource annotations_;
   std::unordered_map<uint64_t, int64_t> seen_ids_;
-  std::vector<std::pair<int64_t, RangeOutput>> ranges_;  // (first row, output) per worker, reused
 };
 
 // Reads the next block and its annotations (the only calls into the reader).
@@ -321,22 +325,50 @@ Status Importer::run(CellImportReport* report) {
   SCCELLO_RETURN_IF_ERROR(annotations_.init(reader_, o_, path_));
   SCCELLO_RETURN_IF_ERROR(check_.init(reader_));
   seen_ids_.reserve(static_cast<size_t>(std::max<int64_t>(0, reader_.num_cells())));
-  // With more than one thread the next block is read while this one is encoded and written:
-  // reading (HDF5, inflating, checks) is serial and would otherwise leave the other core idle.
-  const bool overlap = o_.threads != 1;
-  Fetched current, next;
-  fetch(&current);
-  while (current.have && current.status.is_ok()) {
-    std::thread prefetch;
-    if (overlap) prefetch = std::thread([&] { fetch(&next); });
-    Status st = add_block(current.block, current.annotations, report);
-    if (overlap) prefetch.join();
-    else if (st.is_ok()) fetch(&next);
-    SCCELLO_RETURN_IF_ERROR(st);
-    if (o_.progress) o_.progress(current.block.first_row + current.block.num_rows(), reader_.num_cells());
-    std::swap(current, next);
+  if (o_.threads == 1) {  // one thread: read, encode and write each block in turn
+    Fetched f;
+    for (fetch(&f); f.have && f.status.is_ok(); fetch(&f)) {
+      SCCELLO_RETURN_IF_ERROR(encode_block(&f, report));
+      SCCELLO_RETURN_IF_ERROR(write_block(f));
+      if (o_.progress) o_.progress(f.block.first_row + f.block.num_rows(), reader_.num_cells());
+    }
+    return finish(f.status, report);
   }
-  SCCELLO_RETURN_IF_ERROR(current.status);
+  // More threads: block i is encoded while block i + 1 is read and block i - 1 is written, each
+  // on a thread of its own (reading and writing are serial; alone they left a core idle). Three
+  // buffers rotate through the three roles.
+  std::array<Fetched, 3> buf;
+  int encoding = 0, reading = 1, writing = 2;
+  std::thread writer;
+  Status written;
+  auto join_writer = [&] {
+    if (writer.joinable()) writer.join();
+    return written;
+  };
+  fetch(&buf[encoding]);
+  while (buf[encoding].have && buf[encoding].status.is_ok()) {
+    std::thread prefetch([&, r = reading] { fetch(&buf[r]); });
+    Status st = encode_block(&buf[encoding], report);
+    Status earlier = join_writer();  // the previous block's error comes first
+    if (!earlier.is_ok() || !st.is_ok()) {
+      prefetch.join();
+      return earlier.is_ok() ? st : earlier;
+    }
+    writer = std::thread([&, w = encoding] { written = write_block(buf[w]); });
+    prefetch.join();
+    const Fetched& done = buf[encoding];
+    if (o_.progress) o_.progress(done.block.first_row + done.block.num_rows(), reader_.num_cells());
+    int free = writing;  // its writer has been joined
+    writing = encoding;
+    encoding = reading;
+    reading = free;
+  }
+  SCCELLO_RETURN_IF_ERROR(join_writer());
+  return finish(buf[encoding].status, report);
+}
+
+Status Importer::finish(const Status& read_status, CellImportReport* report) {
+  SCCELLO_RETURN_IF_ERROR(read_status);
   if (check_.imprecise > 0)
     report->warnings.push_back(std::to_string(check_.imprecise) + " recovered counts were more than 0.1 from an "
                                "integer: the totals may not match the normalisation");
@@ -390,17 +422,28 @@ void Importer::encode_range(const RowBlock& block, const Annotations& a, int64_t
   }
 }
 
-Status Importer::add_block(const RowBlock& block, Annotations& a, CellImportReport* report) {
+// Cell-id checks, then the rows split over the worker threads; the first entry that is not a
+// count (raw counts) is the block's error.
+Status Importer::encode_block(Fetched* f, CellImportReport* report) {
+  const RowBlock& block = f->block;
+  Annotations& a = f->annotations;
   SCCELLO_RETURN_IF_ERROR(check_ids_and_terms(block.first_row, &a, report));
-  ranges_.resize(row_range_limit(o_.threads));
-  for (auto& [first, out] : ranges_) first = -1;
+  f->ranges.resize(row_range_limit(o_.threads));
+  for (auto& [first, out] : f->ranges) first = -1;
   for_row_ranges(block.indptr.data(), block.num_rows(), o_.threads, [&](int range, int64_t begin, int64_t end) {
-    ranges_[range].first = begin;
-    encode_range(block, a, begin, end, &ranges_[range].second);
+    f->ranges[range].first = begin;
+    encode_range(block, a, begin, end, &f->ranges[range].second);
   });
-  for (auto& [first, out] : ranges_) {
+  for (auto& [first, out] : f->ranges)
+    if (first >= 0 && out.bad_entry >= 0) return check_.not_counts(block, out.bad_entry, a.ids);
+  return Status::ok();
+}
+
+// The block's records to the writer, in row order.
+Status Importer::write_block(const Fetched& f) {
+  const Annotations& a = f.annotations;
+  for (const auto& [first, out] : f.ranges) {
     if (first < 0) continue;
-    if (out.bad_entry >= 0) return check_.not_counts(block, out.bad_entry, a.ids);
     size_t start = 0;
     for (size_t i = 0; i < out.ends.size(); ++i) {
       size_t r = static_cast<size_t>(first) + i;

@@ -1,5 +1,6 @@
 // Tokenizing a row block over several threads gives, row for row, what one thread gives (and
 // what the single-cell tokenize() gives), on pbmc3k.
+#include "store/cells/memory_matrix.h"
 #include "tests/cells/cells_test_util.h"
 
 namespace sccello::testing {
@@ -29,6 +30,85 @@ TEST(cellsTokenizeThreads, SameCellsWhateverTheThreadCount) {
     ASSERT_EQ(three[r].total, one[r].total) << r;
     // The total is the sum of the cell's vocabulary-gene counts.
     ASSERT_EQ(one[r].total, tok.total(block.indices.data() + s, block.data.data() + s, block.indptr[r + 1] - s)) << r;
+  }
+}
+
+// The import pipeline with threads (block i read, i - 1 written, i encoded, each on its own
+// thread) stores what one thread stores, cell for cell, over many small blocks.
+TEST(cellsImportThreads, SameStoreWhateverTheThreadCount) {
+  std::vector<std::vector<CellRecord>> stores;
+  for (int threads : {1, 2, 3}) {
+    auto store = fresh_store(Backend::kRocksDb, "threads_" + std::to_string(threads));
+    CellImportOptions o;
+    o.dataset = "pbmc3k";
+    o.threads = threads;
+    o.block_rows = 300;  // nine blocks
+    auto report = import_cells(*store, vocab(), data("cells/pbmc3k_seurat/pbmc3k_seurat.h5ad"), o);
+    ASSERT_TRUE(report.is_ok()) << report.status().message();
+    std::vector<CellRecord> cells;
+    ASSERT_TRUE(Corpus(*store).for_each("pbmc3k", [&](int64_t, const CellRecord& c) {
+      cells.push_back(c);
+      return true;
+    }).is_ok());
+    stores.push_back(std::move(cells));
+  }
+  ASSERT_EQ(stores[0].size(), 2638u);
+  for (size_t t = 1; t < stores.size(); ++t) {
+    ASSERT_EQ(stores[t].size(), stores[0].size());
+    for (size_t i = 0; i < stores[0].size(); ++i) {
+      ASSERT_EQ(stores[t][i].cell_id, stores[0][i].cell_id) << i;
+      ASSERT_EQ(stores[t][i].tokens, stores[0][i].tokens) << i;
+      ASSERT_EQ(stores[t][i].values, stores[0][i].values) << i;
+    }
+  }
+}
+
+// A 1,000-cell matrix in memory whose cell `bad_row` breaks the import (a repeated id or a
+// fractional count): read in 128-cell blocks, the error is found eight blocks in.
+Status import_broken_matrix(Store& store, int threads, bool duplicate_id) {
+  const int64_t rows = 1000, cols = 40, bad_row = 900;
+  std::vector<int64_t> indptr{0};
+  std::vector<int32_t> indices;
+  std::vector<float> values;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int32_t c = 0; c < cols; c += 1 + static_cast<int32_t>(r % 3)) {
+      indices.push_back(c);
+      values.push_back(static_cast<float>(1 + (r + c) % 7));
+    }
+    indptr.push_back(static_cast<int64_t>(indices.size()));
+  }
+  if (!duplicate_id) values[indptr[bad_row] + 1] = 2.5f;
+  MatrixAnnotations ann;
+  for (int32_t c = 0; c < cols; ++c) ann.gene_ids.push_back(vocab().gene_id(2 + c));
+  for (int64_t r = 0; r < rows; ++r) ann.cell_ids.push_back("cell" + std::to_string(r));
+  if (duplicate_id) ann.cell_ids[bad_row] = ann.cell_ids[3];
+  BorrowedMatrix m;
+  m.rows = rows;
+  m.cols = cols;
+  m.data = values.data();
+  m.indices = indices.data();
+  m.indptr64 = indptr.data();
+  m.nnz = static_cast<int64_t>(values.size());
+  auto reader = open_memory_matrix(m, ann);
+  if (!reader.is_ok()) return reader.status();
+  CellImportOptions o;
+  o.dataset = "broken";
+  o.threads = threads;
+  o.block_rows = 128;
+  return import_cells(store, vocab(), **reader, "broken.h5ad", o).status();
+}
+
+TEST(cellsImportThreads, ALateBlocksErrorStopsTheImportWithNothingStored) {
+  for (int threads : {1, 2}) {
+    for (bool duplicate_id : {true, false}) {
+      auto store = fresh_store(Backend::kRocksDb, "broken_" + std::to_string(threads) + std::to_string(duplicate_id));
+      Status st = import_broken_matrix(*store, threads, duplicate_id);
+      ASSERT_FALSE(st.is_ok()) << threads;
+      if (duplicate_id) EXPECT_NE(st.message().find("duplicate cell id 'cell3' at rows 3 and 900"), std::string::npos) << st.message();
+      else EXPECT_NE(st.message().find("2.5") , std::string::npos) << st.message();
+      if (!duplicate_id) EXPECT_NE(st.message().find("'cell900'"), std::string::npos) << st.message();
+      EXPECT_TRUE(Corpus(*store).datasets()->empty()) << threads;
+    }
   }
 }
 
