@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <climits>
 #include <cmath>
 
 #include "store/safe_text.h"
@@ -63,10 +64,11 @@ Status check_indptr(const RowBlock& b, const Namer& name) {
 // and strictly ascending, values finite and non-negative (NaN fails v >= 0).
 bool row_is_clean(const int32_t* cols, const float* vals, int64_t n, int64_t num_cols) {
   if (n == 0) return true;
-  bool ok = cols[0] >= 0;
-  for (int64_t i = 0; i < n; ++i) ok &= (cols[i] < num_cols) & (vals[i] >= 0.0f) & (vals[i] <= FLT_MAX);
+  const int32_t limit = static_cast<int32_t>(std::min<int64_t>(num_cols, INT32_MAX));  // 32-bit lanes
+  int ok = (cols[0] >= 0) & (cols[n - 1] < limit);  // ascending: the ends bound every column
+  for (int64_t i = 0; i < n; ++i) ok &= (vals[i] >= 0.0f) & (vals[i] <= FLT_MAX);
   for (int64_t i = 1; i < n; ++i) ok &= cols[i] > cols[i - 1];
-  return ok;
+  return ok != 0;
 }
 
 Status check_row(RowBlock* b, int64_t r, int64_t num_cols, const Namer& name) {
