@@ -400,7 +400,7 @@ Status H5adReader::read_csr(int64_t first, int64_t n, RowBlock* block) {
                               " point to entries " + std::to_string(ptr[0]) + ".." + std::to_string(ptr[n]) +
                               ", outside the " + std::to_string(h5::length(indices_.get())) +
                               " there are; the file is corrupt, re-export it");
-  block->clear(first);
+  block->first_row = first;  // indices and data are resized by the reads, not cleared and zero-filled
   block->indptr.resize(n + 1);
   for (int64_t i = 0; i <= n; ++i) block->indptr[i] = ptr[i] - ptr[0];
   SCCELLO_RETURN_IF_ERROR(h5::read_chunked(indices_chunks_, ptr[0], nnz, &block->indices, what + "/indices"));

@@ -1,5 +1,6 @@
 #include "store/formats/hdf5_util.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace sccello::h5 {
@@ -169,11 +170,11 @@ Status select_range(hid_t dataset, int64_t first, int64_t count, Handle* file_sp
 template <typename T>
 Status read_numeric(hid_t dataset, hid_t mem_type, int64_t first, int64_t count, std::vector<T>* out,
                     const std::string& what) {
-  out->clear();
+  // Resized, not cleared first: a reused vector is not zero-filled only to be overwritten.
+  out->resize(static_cast<size_t>(std::max<int64_t>(count, 0)));
   if (count == 0) return Status::ok();
   Handle fs, ms;
   SCCELLO_RETURN_IF_ERROR(select_range(dataset, first, count, &fs, &ms, what));
-  out->resize(count);
   Handle type(H5Dget_type(dataset));
   if (H5Tget_class(type.get()) == H5T_ENUM) {  // booleans: read the base integers
     Handle base(H5Tget_super(type.get()));

@@ -315,8 +315,9 @@ bool TenxH5Reader::next_block(int64_t max_rows, RowBlock* block) {
                                  " there are; the file is corrupt");
     return false;
   }
-  block->clear(next_cell_);
-  for (int64_t i = 1; i <= n; ++i) block->indptr.push_back(ptr[i] - ptr[0]);
+  block->first_row = next_cell_;  // indices and data are resized by the reads below
+  block->indptr.resize(n + 1);
+  for (int64_t i = 0; i <= n; ++i) block->indptr[i] = ptr[i] - ptr[0];
   status_ = h5::read_chunked(indices_chunks_, ptr[0], ptr[n] - ptr[0], &block->indices, what + "/indices");
   if (status_.is_ok())
     status_ = h5::read_chunked(data_chunks_, ptr[0], ptr[n] - ptr[0], &block->data, what + "/data");
