@@ -79,9 +79,8 @@ def main():
     for split, ev in sorted({(k[0], k[1]) for k in groups}):
         def bio(config):
             return [float(r["avg_bio"]) for r in groups.get((split, ev, config), [])]
-        # Ablations only at the same number of steps as the configuration judged.
-        ablation = {"full": ("mgp", "none"), "long": ("long-mgp", "long-none"),
-                    "long3k": ("long3k-mgp", "long3k-none")}.get(best, ("", ""))
+        # Ablations only at the same number of steps as the configuration judged: C-mgp, C-none.
+        ablation = ("mgp", "none") if best == "full" else (best + "-mgp", best + "-none")
         full, pca, mgp, none = bio(best), bio("pca"), bio(ablation[0]), bio(ablation[1])
         if not full:
             continue
