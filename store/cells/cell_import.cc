@@ -266,12 +266,11 @@ std::string report_json(const CellImportReport& r) {
   return json_dump(j);
 }
 
-// The import proper, once the reader, tokenizer and writer exist. Per block: reading the block
-// and its annotations (on a thread of its own, overlapping the previous block, when more than
-// one thread is allowed), cell-id checks on the calling thread, then the rows split over the
-// worker threads (count check, tokenizing, encoding each cell record into the range's buffer),
-// then the records handed to the writer in row order, so the store is the same whatever the
-// thread count.
+// The import proper, once the reader, tokenizer and writer exist. Per block: read the block and
+// its annotations; check cell ids on the calling thread; split the rows over the worker threads
+// (count check, tokenizing, encoding each cell record into the range's buffer); hand the records
+// to the writer in row order, so the store is the same whatever the thread count. With more than
+// one thread, reading the next block and writing the previous one overlap the encoding (run()).
 class Importer {
  public:
   Importer(const CellImportOptions& o, CellMatrixReader& reader, const Tokenizer& tok, DatasetWriter& writer,
