@@ -1,6 +1,7 @@
 #include "store/cells/tokenizer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cmath>
 #include <cstring>
@@ -234,23 +235,41 @@ void Tokenizer::tokenize(const int32_t* cols, const float* counts, int64_t nnz, 
   values->swap(cell.values);
 }
 
-int row_range_limit(int threads) {
+namespace {
+
+int resolve_threads(int threads) {
   return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// Ranges per thread when several threads share a block: small enough that a thread slowed by
+// other work on its core (the import's reader and writer) takes fewer of them.
+constexpr int kRangesPerThread = 8;
+
+}  // namespace
+
+int row_range_limit(int threads) {
+  threads = resolve_threads(threads);
+  return threads == 1 ? 1 : threads * kRangesPerThread;
 }
 
 void for_row_ranges(const int64_t* indptr, int64_t rows, int threads,
                     const std::function<void(int range, int64_t begin, int64_t end)>& work) {
-  threads = row_range_limit(threads);
-  threads = static_cast<int>(std::min<int64_t>(threads, std::max<int64_t>(1, rows / 64)));
-  // Range t takes the rows whose entries start in [nnz*t/threads, nnz*(t+1)/threads).
+  threads = resolve_threads(threads);
+  const int ranges = static_cast<int>(std::min<int64_t>(row_range_limit(threads), std::max<int64_t>(1, rows / 64)));
+  threads = std::min(threads, ranges);
+  // Range t takes the rows whose entries start in [nnz*t/ranges, nnz*(t+1)/ranges).
   auto first_row = [&](int t) {
-    if (t >= threads) return rows;
-    int64_t target = indptr[0] + (indptr[rows] - indptr[0]) * t / threads;
+    if (t >= ranges) return rows;
+    int64_t target = indptr[0] + (indptr[rows] - indptr[0]) * t / ranges;
     return static_cast<int64_t>(std::lower_bound(indptr, indptr + rows, target) - indptr);
   };
+  std::atomic<int> next{0};  // threads take the next range as they finish one
+  auto run = [&] {
+    for (int t = next++; t < ranges; t = next++) work(t, first_row(t), first_row(t + 1));
+  };
   std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back([&, t] { work(t, first_row(t), first_row(t + 1)); });
-  work(0, first_row(0), first_row(1));
+  for (int t = 1; t < threads; ++t) pool.emplace_back(run);
+  run();
   for (auto& th : pool) th.join();
 }
 

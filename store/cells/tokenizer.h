@@ -58,9 +58,10 @@ struct TokenizedCell {
 };
 
 // Calls work(range, begin, end) for contiguous row ranges of a CSR block that together cover
-// [0, rows) in range order, one range per thread (threads <= 0: one per core; fewer for small
-// blocks), each holding about the same number of entries (the work is per entry); returns when
-// every range is done. range < row_range_limit(threads).
+// [0, rows) in range order, each holding about the same number of entries (the work is per
+// entry): one range with one thread, else eight per thread (fewer for small blocks), taken by
+// `threads` threads (<= 0: one per core) as each finishes its last; returns when every range is
+// done. range < row_range_limit(threads).
 void for_row_ranges(const int64_t* indptr, int64_t rows, int threads,
                     const std::function<void(int range, int64_t begin, int64_t end)>& work);
 int row_range_limit(int threads);
