@@ -63,7 +63,7 @@ class FlatStringMap {
       h = mix(h ^ w);
     }
     uint64_t tail = 0;
-    std::memcpy(&tail, p, n);
+    if (n > 0) std::memcpy(&tail, p, n);  // an empty view may have no data pointer at all
     return mix(h ^ tail ^ (uint64_t{n} << 56));
   }
 

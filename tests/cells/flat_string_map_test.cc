@@ -51,6 +51,10 @@ TEST(FlatStringMap, GrowsPastItsReserve) { expect_same_as_unordered_map(false); 
 TEST(FlatStringMap, EmptyMapFindsNothing) {
   FlatStringMap<int32_t> empty;
   EXPECT_EQ(empty.find("CD3E"), nullptr);
+  FlatStringMap<int32_t> one;
+  EXPECT_TRUE(one.emplace(std::string_view(), 7));  // the empty key (a null data pointer) is a key too
+  ASSERT_NE(one.find(""), nullptr);
+  EXPECT_EQ(*one.find(std::string_view()), 7);
   EXPECT_EQ(empty.size(), 0u);
 }
 
