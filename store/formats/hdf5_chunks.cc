@@ -117,6 +117,7 @@ Result<ChunkedArray::Load> ChunkedArray::inflate(int64_t chunk, unsigned char* d
 
 Status ChunkedArray::read(int64_t first, int64_t count, void* out, bool* fell_back, const std::string& what) {
   *fell_back = false;
+  if (count <= 0) return Status::ok();  // nothing to copy (and `out` may be null)
   auto* dest = static_cast<unsigned char*>(out);
   const int64_t end = first + count;
   for (int64_t chunk = first / chunk_elements_; chunk * chunk_elements_ < end; ++chunk) {
