@@ -105,12 +105,13 @@ class Corpus {
 
 struct DatasetWriteOptions {
   bool replace = false;  // allow replacing an existing dataset of that name (atomically)
-  size_t batch_bytes = 8 << 20;  // records are flushed in write batches of about this size
+  size_t batch_bytes = 8 << 20;  // SQLite: records go in write batches of about this size
 };
 
-// Appends one dataset: cells are written under a fresh, unreferenced prefix as they come; commit()
-// makes them visible with one small batch (the manifest). Dropping the writer without commit()
-// leaves records that no reader sees and the next writer sweeps. One writer per store.
+// Appends one dataset: cells are written under a fresh, unreferenced prefix as they come, through
+// a SortedLoader (RocksDB: a table file ingested by commit()); commit() then makes them visible
+// with one small batch (the manifest). Dropping the writer without commit() leaves records that
+// no reader sees, or a table file never ingested, which the next writer removes. One writer per store.
 class DatasetWriter {
  public:
   // Refuses an existing name unless options.replace; sweeps orphans of earlier killed imports.

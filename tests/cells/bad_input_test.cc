@@ -138,8 +138,8 @@ TEST_P(BadInputTest, ImportKilledMidwayLeavesNoDatasetAndIsSwept) {
   so.path = path;
   store_ = Store::open(so).value();
   EXPECT_TRUE(Corpus(*store_).datasets()->empty());
-  // Orphans, unreferenced. RocksDB writes pending records without a log (corpus.h), so a kill
-  // before the commit's flush may leave none at all; SQLite's are durable and must be swept.
+  // Orphans, unreferenced. RocksDB writes pending records into a table file that only the commit
+  // ingests (corpus.h), so a failed import leaves none at all; SQLite's are durable and must be swept.
   if (GetParam() == Backend::kSqlite) {
     EXPECT_GT(keys_under("ds/c/"), 0);
   }
