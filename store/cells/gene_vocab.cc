@@ -40,15 +40,24 @@ Status bad_line(const std::string& path, int64_t line, const std::string& what) 
   return Status::corruption("'" + path + "' line " + std::to_string(line) + ": " + what);
 }
 
-// "gene_id<TAB>value..." -> the two first fields; false when there is no tab.
-bool two_fields(std::string_view line, std::string_view* id, std::string_view* value) {
-  size_t tab = line.find('\t');
-  if (tab == std::string_view::npos) return false;
-  *id = line.substr(0, tab);
-  *value = line.substr(tab + 1);
-  *value = value->substr(0, value->find('\t'));
-  return true;
+// Calls fn(line) for each line of `text`, as for_each_numbered_line.
+template <class Fn>
+void for_each_line(std::string_view text, Fn fn) {
+  for_each_numbered_line(text, [&](std::string_view line, int64_t) {
+    fn(line);
+    return Status::ok();
+  });
 }
+
+// The first two `sep`-separated fields of a line ("" when absent).
+std::pair<std::string_view, std::string_view> first_two_fields(std::string_view line, char sep) {
+  const size_t a = line.find(sep);
+  if (a == std::string_view::npos) return {line, {}};
+  std::string_view rest = line.substr(a + 1);
+  return {line.substr(0, a), rest.substr(0, rest.find(sep))};
+}
+
+bool has_tab(std::string_view line) { return line.find('\t') != std::string_view::npos; }
 
 }  // namespace
 
@@ -62,10 +71,9 @@ Status GeneVocab::read_tokens(const std::string& path) {
   int32_t count = 0;
   SCCELLO_RETURN_IF_ERROR(for_each_numbered_line(*text, [&](std::string_view line, int64_t number) {
     if (number == 1 || line.empty()) return Status::ok();  // header
-    std::string_view id, value;
+    auto [id, value] = first_two_fields(line, '\t');
     int32_t token = -1;
-    if (!two_fields(line, &id, &value) ||
-        std::from_chars(value.data(), value.data() + value.size(), token).ec != std::errc())
+    if (!has_tab(line) || std::from_chars(value.data(), value.data() + value.size(), token).ec != std::errc())
       return bad_line(path, number, "expected gene_id<TAB>token_id");
     if (token < 0 || token >= kCls) return bad_line(path, number, "token id out of range 0..25425");
     ids_[token] = std::string(id);
@@ -83,8 +91,8 @@ Status GeneVocab::read_medians(const std::string& path) {
   medians_.assign(kCls + 1, 0.0);
   SCCELLO_RETURN_IF_ERROR(for_each_numbered_line(text, [&](std::string_view line, int64_t number) {
     if (number == 1 || line.empty()) return Status::ok();
-    std::string_view id, value;
-    if (!two_fields(line, &id, &value)) return bad_line(path, number, "expected gene_id<TAB>nonzero_median");
+    if (!has_tab(line)) return bad_line(path, number, "expected gene_id<TAB>nonzero_median");
+    auto [id, value] = first_two_fields(line, '\t');
     int32_t token = token_of(id);
     if (token < 0) return Status::ok();
     // strtod stops at the field's tab or newline; an empty field would let it skip ahead
@@ -98,27 +106,6 @@ Status GeneVocab::read_medians(const std::string& path) {
 }
 
 namespace {
-
-// Calls fn(line) for each line of `text` without its '\n' (and '\r').
-template <class Fn>
-void for_each_line(std::string_view text, Fn fn) {
-  while (!text.empty()) {
-    size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    fn(line);
-    if (end == std::string_view::npos) break;
-    text.remove_prefix(end + 1);
-  }
-}
-
-// The first two `sep`-separated fields of a line ("" when absent).
-std::pair<std::string_view, std::string_view> first_two_fields(std::string_view line, char sep) {
-  const size_t a = line.find(sep);
-  if (a == std::string_view::npos) return {line, {}};
-  std::string_view rest = line.substr(a + 1);
-  return {line.substr(0, a), rest.substr(0, rest.find(sep))};
-}
 
 // gene_symbol_to_ensembl.tsv: symbol<TAB>ensembl_id, a header line. Calls fn(symbol, id).
 template <class Fn>
