@@ -167,12 +167,6 @@ void put_fixed16(std::string* out, const CellRecord& c) {
   }
 }
 
-std::string encode_cell(const CellRecord& c) {
-  std::string out;
-  encode_cell_record(c, &out);
-  return out;
-}
-
 bool get_counts(Reader& r, uint64_t n, CellRecord* c) {
   c->total = static_cast<double>(r.varint());
   if (r.bad || c->total < 1 || static_cast<uint64_t>(r.end - r.p) < 2 * n) return false;
@@ -499,8 +493,9 @@ void DatasetWriter::close_index_chunk() {
 }
 
 Status DatasetWriter::add(const CellRecord& cell) {
-  return add_encoded(encode_cell(cell), cell.cell_id, cell.term_id, cell.label,
-                     static_cast<int64_t>(cell.tokens.size()));
+  std::string record;
+  encode_cell_record(cell, &record);
+  return add_encoded(record, cell.cell_id, cell.term_id, cell.label, static_cast<int64_t>(cell.tokens.size()));
 }
 
 Status DatasetWriter::add_encoded(std::string_view record, const std::string& cell_id, const std::string& term_id,
