@@ -186,7 +186,7 @@ Status read_typed(ChunkedArray& array, int64_t first, int64_t count, std::vector
     if (same) {
       SCCELLO_RETURN_IF_ERROR(array.read(first, count, out->data(), &fell_back, what));
     } else {
-      std::vector<unsigned char> stored(static_cast<size_t>(count) * (array.stored() == S::kInt64 ? 8 : 4));
+      std::vector<unsigned char> stored(static_cast<size_t>(count) * array.element_size());
       SCCELLO_RETURN_IF_ERROR(array.read(first, count, stored.data(), &fell_back, what));
       if (!fell_back) {
         if (array.stored() == S::kInt64) convert<int64_t>(stored.data(), count, out->data());

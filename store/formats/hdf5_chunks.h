@@ -30,6 +30,7 @@ class ChunkedArray {
   bool fast() const { return fast_; }  // the libdeflate path applies
   Stored stored() const { return stored_; }
   int64_t length() const { return length_; }
+  size_t element_size() const { return element_size_; }  // bytes of a stored element (0: kOther)
   // Elements [first, first + count), inside the dataset, into out as stored (count times the
   // stored size); REQUIRES fast(). Sets *fell_back (and writes nothing) when a chunk needs
   // HDF5's own path (unallocated, too big).
