@@ -43,11 +43,7 @@ class SstLoader final : public SortedLoader {
  public:
   SstLoader(rocksdb::DB* db, const rocksdb::Options& options, std::string store_path)
       : db_(db), writer_(rocksdb::EnvOptions(), options), store_path_(std::move(store_path)) {}
-  ~SstLoader() override {
-    if (file_.empty()) return;
-    std::filesystem::remove(file_, ignored_);
-    std::filesystem::remove(ingest_dir(store_path_), ignored_);
-  }
+  ~SstLoader() override { remove_file(); }
 
   Status open() {
     static std::atomic<uint64_t> counter{0};
@@ -65,13 +61,19 @@ class SstLoader final : public SortedLoader {
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
     Status st = from_rocks(db_->IngestExternalFile({file_}, ingest), store_path_, "ingest the imported table file");
-    std::filesystem::remove(file_, ignored_);
-    std::filesystem::remove(ingest_dir(store_path_), ignored_);  // only when empty (another loader's file stays)
-    file_.clear();
+    remove_file();
     return st;
   }
 
  private:
+  // The table file (what ingesting left, or all of it when never ingested), and the folder when
+  // empty (another loader's file stays).
+  void remove_file() {
+    if (file_.empty()) return;
+    std::filesystem::remove(file_, ignored_);
+    std::filesystem::remove(ingest_dir(store_path_), ignored_);
+    file_.clear();
+  }
   rocksdb::DB* db_;
   rocksdb::SstFileWriter writer_;
   std::string store_path_, file_;
