@@ -30,10 +30,13 @@ struct ImportArgs {
 int run_import(CliContext& ctx, ImportArgs& a) {
   if (a.total != "vocab" && a.total != "all") return report_error(Status::invalid("--total must be vocab or all"));
   a.options.tokenizer.total_over_all_genes = a.total == "all";
+  // The forked HDF5 check before the store opens (and starts its threads); then no second one.
+  // The vocabulary loads while the child reads the file.
+  auto check = start_cell_file_check(a.file, a.options);
+  if (!check) return report_error(check.status());
   auto vocab = load_vocab(a.vocab);
   if (!vocab) return report_error(vocab.status());
-  // The forked HDF5 check before the store opens (and starts its threads); then no second one.
-  if (Status checked = check_cell_file(a.file, a.options); !checked) return report_error(checked);
+  if (Status checked = check->wait(); !checked) return report_error(checked);
   a.options.hdf5_guard.timeout_seconds = 0;
   auto store = ctx.open_store(true);
   if (!store) return report_error(store.status());

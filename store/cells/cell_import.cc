@@ -473,12 +473,17 @@ Result<std::unique_ptr<CellMatrixReader>> open_by_kind(const std::string& kind, 
 
 }  // namespace
 
-Status check_cell_file(const std::string& path, const CellImportOptions& o) {
+Result<Hdf5Check> start_cell_file_check(const std::string& path, const CellImportOptions& o) {
   SCCELLO_RETURN_IF_ERROR(check_utf8(path, "cells import", "the file name"));
   const std::string kind = source_kind(path, o.format);
-  if (kind != "10x-h5" && kind != "h5ad") return Status::ok();
+  if (kind != "10x-h5" && kind != "h5ad") return Hdf5Check();
   auto open = [&] { return open_by_kind(kind, path, o); };
-  return check_hdf5_file(path, open, o.hdf5_guard);
+  return start_hdf5_check(path, open, o.hdf5_guard);
+}
+
+Status check_cell_file(const std::string& path, const CellImportOptions& o) {
+  SCCELLO_ASSIGN_OR_RETURN(Hdf5Check check, start_cell_file_check(path, o));
+  return check.wait();
 }
 
 Result<std::unique_ptr<CellMatrixReader>> open_cell_matrix(const std::string& path, const CellImportOptions& o) {

@@ -62,6 +62,10 @@ Result<std::unique_ptr<CellMatrixReader>> open_cell_matrix(const std::string& pa
 // a command calls it before it opens the store, so the fork happens while the process has no
 // other threads (RocksDB starts background threads at open), then reads with the guard off.
 Status check_cell_file(const std::string& path, const CellImportOptions& options);
+// check_cell_file in two halves: forks the child (a bad file name is an error at once) and
+// returns; the caller loads what it needs meanwhile (no HDF5 calls, no threads started), then
+// wait()s. No child for other formats or with the guard off (wait() is OK).
+Result<Hdf5Check> start_cell_file_check(const std::string& path, const CellImportOptions& options);
 
 Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, const std::string& path,
                                       const CellImportOptions& options);

@@ -1,6 +1,7 @@
 #include "store/formats/hdf5_guard.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -12,7 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <thread>
+#include <utility>
 
 namespace sccello {
 namespace {
@@ -61,17 +62,6 @@ Status status_from(const std::string& bytes) {
   }
 }
 
-std::string read_all(int fd) {
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
 // Caps the child's address space at what it uses now plus `extra` bytes, so a corrupt size field
 // that makes libhdf5 allocate gigabytes fails inside the library instead of exhausting memory.
 // Not under AddressSanitizer (its shadow memory reserves terabytes of address space).
@@ -97,34 +87,47 @@ std::string damaged(const std::string& path, const std::string& what) {
          "(e.g. anndata's write_h5ad) or check it with h5dump";
 }
 
-// Waits for the child up to `seconds`; kills it after that. Fills the wait status; false on timeout.
-bool wait_with_deadline(pid_t pid, int seconds, int* wait_status) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  auto pause = std::chrono::milliseconds(1);
-  while (std::chrono::steady_clock::now() < deadline) {
-    pid_t done = ::waitpid(pid, wait_status, WNOHANG);
-    if (done == pid || (done < 0 && errno != EINTR)) return true;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+// Reads the child's report from `fd` until the child closes it (it writes, then exits), up to
+// `deadline`; then reaps the child, killing it first on timeout. Fills the wait status; false on
+// timeout. Waiting on the pipe wakes the moment the child is done (no polling delay).
+bool wait_with_deadline(pid_t pid, int fd, std::chrono::steady_clock::time_point deadline, std::string* report,
+                        int* wait_status) {
+  bool finished = false;
+  char buf[4096];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    struct pollfd p = {fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {  // end of file: the child has exited (or closed its end: it is exiting)
+      finished = true;
+      break;
+    }
+    report->append(buf, static_cast<size_t>(n));
   }
-  ::kill(pid, SIGKILL);
+  if (!finished) ::kill(pid, SIGKILL);
   while (::waitpid(pid, wait_status, 0) < 0 && errno == EINTR) {
   }
-  return false;
+  return finished;
 }
 
 }  // namespace
 
-Status check_hdf5_file(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options) {
-  if (options.timeout_seconds <= 0) return Status::ok();
+Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options) {
+  Hdf5Check check;
+  if (options.timeout_seconds <= 0) return check;
   std::fflush(nullptr);  // nothing buffered is written twice
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Status::ok();  // no child possible: the caller reads the file unguarded
+  if (::pipe2(fds, O_CLOEXEC) != 0) return check;  // no child possible: the caller reads the file unguarded
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     ::close(fds[0]), ::close(fds[1]);
-    return Status::ok();
+    return check;
   }
   if (pid == 0) {
     ::close(fds[0]);
@@ -135,19 +138,59 @@ Status check_hdf5_file(const std::string& path, const CellMatrixOpener& open, co
     child_main(fds[1], open, std::max<int64_t>(1, options.rows_per_read));
   }
   ::close(fds[1]);
+  check.pid_ = pid;
+  check.fd_ = fds[0];
+  check.path_ = path;
+  check.deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
+  check.timeout_seconds_ = options.timeout_seconds;
+  return check;
+}
+
+Hdf5Check::Hdf5Check(Hdf5Check&& other) noexcept { *this = std::move(other); }
+
+Hdf5Check& Hdf5Check::operator=(Hdf5Check&& other) noexcept {
+  if (this != &other) {
+    abandon();
+    pid_ = std::exchange(other.pid_, -1);
+    fd_ = std::exchange(other.fd_, -1);
+    path_ = std::move(other.path_);
+    deadline_ = other.deadline_;
+    timeout_seconds_ = other.timeout_seconds_;
+  }
+  return *this;
+}
+
+Hdf5Check::~Hdf5Check() { abandon(); }
+
+void Hdf5Check::abandon() {
+  if (pid_ < 0) return;
+  ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  ::close(fd_);
+  pid_ = fd_ = -1;
+}
+
+Status Hdf5Check::wait() {
+  if (pid_ < 0) return Status::ok();
   int wait_status = 0;
-  const bool finished = wait_with_deadline(pid, options.timeout_seconds, &wait_status);
-  const std::string reported = read_all(fds[0]);  // every writer has exited: no blocking
-  ::close(fds[0]);
+  std::string reported;
+  const bool finished = wait_with_deadline(pid_, fd_, deadline_, &reported, &wait_status);
+  ::close(fd_);
+  pid_ = fd_ = -1;
   if (!finished)
-    return Status::corruption(damaged(path, "did not finish within " + std::to_string(options.timeout_seconds) +
-                                                " s (it hangs on some damaged files)") +
+    return Status::corruption(damaged(path_, "did not finish within " + std::to_string(timeout_seconds_) +
+                                                 " s (it hangs on some damaged files)") +
                               "; if the file is just very large, raise the limit with --hdf5-timeout SECONDS");
   if (WIFSIGNALED(wait_status))
-    return Status::corruption(damaged(path, std::string("crashed (") + ::strsignal(WTERMSIG(wait_status)) + ")"));
+    return Status::corruption(damaged(path_, std::string("crashed (") + ::strsignal(WTERMSIG(wait_status)) + ")"));
   if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) != 0)
-    return Status::corruption(damaged(path, "failed (exit status " + std::to_string(WEXITSTATUS(wait_status)) + ")"));
+    return Status::corruption(damaged(path_, "failed (exit status " + std::to_string(WEXITSTATUS(wait_status)) + ")"));
   return status_from(reported);
+}
+
+Status check_hdf5_file(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options) {
+  return start_hdf5_check(path, open, options).wait();
 }
 
 }  // namespace sccello

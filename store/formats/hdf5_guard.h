@@ -5,10 +5,13 @@
 // and an import touch besides the bulk of the counts (attributes, gene ids, every cell id and
 // annotation column, the first block of the matrix), and turns a child killed by a signal or
 // running past the time limit into an error naming the file. A Status the reader itself returns
-// at open comes back as that Status (read through a pipe). Blocks the calling
-// thread for the child's lifetime; POSIX (fork) only; the child never returns to the caller.
+// at open comes back as that Status (read through a pipe). The child's verdict is read as it
+// exits (no polling); POSIX (fork) only; the child never returns to the caller.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,7 +32,35 @@ struct Hdf5GuardOptions {
 
 using CellMatrixOpener = std::function<Result<std::unique_ptr<CellMatrixReader>>()>;
 
-// OK when the child read the file, or could not be started. The reader's own error when it
+// A guard child under way (start_hdf5_check): the caller does other work (no HDF5 calls, no
+// threads it would fork with) while the child reads the file, then wait()s for the verdict. A
+// check that is never waited for kills and reaps its child when destroyed. Move-only.
+class Hdf5Check {
+ public:
+  Hdf5Check() = default;  // no child: wait() is OK
+  Hdf5Check(Hdf5Check&& other) noexcept;
+  Hdf5Check& operator=(Hdf5Check&& other) noexcept;
+  Hdf5Check(const Hdf5Check&) = delete;
+  Hdf5Check& operator=(const Hdf5Check&) = delete;
+  ~Hdf5Check();
+  // What check_hdf5_file returns; the time limit counts from the start. Once only (then OK).
+  Status wait();
+
+ private:
+  friend Hdf5Check start_hdf5_check(const std::string&, const CellMatrixOpener&, const Hdf5GuardOptions&);
+  void abandon();
+  pid_t pid_ = -1;
+  int fd_ = -1;  // the child's report pipe
+  std::string path_;
+  std::chrono::steady_clock::time_point deadline_;
+  int timeout_seconds_ = 0;
+};
+
+// Forks the guard child and returns at once (no child when options.timeout_seconds <= 0 or the
+// fork fails: the file is then read unguarded, as before).
+Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options);
+
+// start_hdf5_check(...).wait(): OK when the child read the file, or could not be started. The reader's own error when it
 // refused the file at open (the caller need not touch the file itself then). An error ("the HDF5
 // library crashed/did not finish reading FILE: the file is damaged ...") when the child died by a
 // signal or ran out of time (it is then killed).
