@@ -36,6 +36,9 @@ int run_import(CliContext& ctx, ImportArgs& a) {
   if (!check) return report_error(check.status());
   auto vocab = load_vocab(a.vocab);
   if (!vocab) return report_error(vocab.status());
+  // Symbol-keyed genes: the symbol tables load while the child reads the rest of the file (their
+  // errors come back where the tokenizer maps the genes).
+  if (check->note() == kGeneIdsNeedSymbols) (void)vocab->symbol_tables_status();
   if (Status checked = check->wait(); !checked) return report_error(checked);
   a.options.hdf5_guard.timeout_seconds = 0;
   auto store = ctx.open_store(true);

@@ -1,11 +1,70 @@
 #include "store/text_lines.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
+#if defined(SCCELLO_HAVE_LIBDEFLATE)
+#include <libdeflate.h>
+#endif
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
 
 namespace sccello {
 
-Status read_text_file(const std::string& path, std::string* out) {
+namespace {
+
+// The whole file as bytes; false when it cannot be opened or read.
+bool read_bytes(const std::string& path, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (ok) {
+    out->resize(static_cast<size_t>(st.st_size));
+    size_t have = 0;
+    while (have < out->size()) {
+      ssize_t n = ::read(fd, &(*out)[have], out->size() - have);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      have += static_cast<size_t>(n);
+    }
+    out->resize(have);
+  }
+  ::close(fd);
+  return ok;
+}
+
+bool is_gzip(const std::string& bytes) {
+  return bytes.size() >= 18 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+         static_cast<unsigned char>(bytes[1]) == 0x8b;
+}
+
+// A single-member gzip file in one call, its size from the trailer (ISIZE); false for anything
+// else (several members, a size the trailer cannot hold or a ratio deflate cannot reach, damage):
+// zlib's streaming reader then decides.
+bool gunzip_whole(const std::string& gz, std::string* out) {
+#if defined(SCCELLO_HAVE_LIBDEFLATE)
+  uint32_t isize;
+  std::memcpy(&isize, gz.data() + gz.size() - 4, sizeof isize);  // little-endian, as gzip stores it
+  if (isize > uint64_t{1032} * gz.size() || isize > (uint32_t{1} << 30)) return false;
+  out->resize(isize);
+  libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+  if (!d) return false;
+  size_t in_used = 0, produced = 0;
+  libdeflate_result r = libdeflate_gzip_decompress_ex(d, gz.data(), gz.size(), out->data(), out->size(), &in_used,
+                                                      &produced);
+  libdeflate_free_decompressor(d);
+  return r == LIBDEFLATE_SUCCESS && in_used == gz.size() && produced == isize;
+#else
+  (void)gz, (void)out;
+  return false;
+#endif
+}
+
+Status gunzip_streaming(const std::string& path, std::string* out) {
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) return Status::not_found("cannot open '" + path + "': check the path");
   gzbuffer(f, 1 << 17);
@@ -13,10 +72,25 @@ Status read_text_file(const std::string& path, std::string* out) {
   char buf[1 << 16];
   int got;
   while ((got = gzread(f, buf, sizeof buf)) > 0) out->append(buf, static_cast<size_t>(got));
-  const bool failed = got < 0;
+  int err = Z_OK;
+  gzerror(f, &err);  // a truncated stream ends the reads with Z_BUF_ERROR set, not with got < 0
+  const bool failed = got < 0 || (err != Z_OK && err != Z_STREAM_END);
   gzclose(f);
   if (failed) return Status::io_error("cannot read '" + path + "': damaged or truncated");
   return Status::ok();
+}
+
+}  // namespace
+
+Status read_text_file(const std::string& path, std::string* out) {
+  std::string bytes;
+  if (!read_bytes(path, &bytes)) return gunzip_streaming(path, out);  // its error names the path
+  if (!is_gzip(bytes)) {
+    out->swap(bytes);
+    return Status::ok();
+  }
+  if (gunzip_whole(bytes, out)) return Status::ok();
+  return gunzip_streaming(path, out);
 }
 
 TextLines::~TextLines() {

@@ -478,7 +478,12 @@ Result<Hdf5Check> start_cell_file_check(const std::string& path, const CellImpor
   const std::string kind = source_kind(path, o.format);
   if (kind != "10x-h5" && kind != "h5ad") return Hdf5Check();
   auto open = [&] { return open_by_kind(kind, path, o); };
-  return start_hdf5_check(path, open, o.hdf5_guard);
+  auto note = [](CellMatrixReader& reader) {
+    for (const std::string& id : reader.gene_ids())
+      if (!id.empty() && !looks_like_ensembl(id)) return std::string(kGeneIdsNeedSymbols);
+    return std::string();
+  };
+  return start_hdf5_check(path, open, o.hdf5_guard, note);
 }
 
 Status check_cell_file(const std::string& path, const CellImportOptions& o) {

@@ -64,8 +64,11 @@ Result<std::unique_ptr<CellMatrixReader>> open_cell_matrix(const std::string& pa
 Status check_cell_file(const std::string& path, const CellImportOptions& options);
 // check_cell_file in two halves: forks the child (a bad file name is an error at once) and
 // returns; the caller loads what it needs meanwhile (no HDF5 calls, no threads started), then
-// wait()s. No child for other formats or with the guard off (wait() is OK).
+// wait()s. No child for other formats or with the guard off (wait() is OK). As soon as the file
+// is open the child notes kGeneIdsNeedSymbols when a gene id is not an Ensembl id (the
+// vocabulary's symbol tables will be needed), "" otherwise: `check.note()`.
 Result<Hdf5Check> start_cell_file_check(const std::string& path, const CellImportOptions& options);
+inline constexpr const char* kGeneIdsNeedSymbols = "gene ids need symbols";
 
 Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, const std::string& path,
                                       const CellImportOptions& options);

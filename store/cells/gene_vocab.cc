@@ -67,7 +67,8 @@ Status GeneVocab::read_tokens(const std::string& path) {
   tokens_text_ = text;
   ids_.assign(kCls + 1, "");
   ids_[kCls] = "<cls>";
-  token_by_id_.reserve(kCls);
+  std::vector<std::pair<std::string_view, int32_t>> pairs;
+  pairs.reserve(kCls);
   int32_t count = 0;
   SCCELLO_RETURN_IF_ERROR(for_each_numbered_line(*text, [&](std::string_view line, int64_t number) {
     if (number == 1 || line.empty()) return Status::ok();  // header
@@ -77,10 +78,11 @@ Status GeneVocab::read_tokens(const std::string& path) {
       return bad_line(path, number, "expected gene_id<TAB>token_id");
     if (token < 0 || token >= kCls) return bad_line(path, number, "token id out of range 0..25425");
     ids_[token] = std::string(id);
-    token_by_id_.emplace(id, token);
+    pairs.emplace_back(id, token);
     ++count;
     return Status::ok();
   }));
+  token_by_id_.emplace_all(pairs.begin(), pairs.end());
   if (count != kCls) return Status::corruption("'" + path + "': expected 25426 tokens, found " + std::to_string(count));
   return Status::ok();
 }
@@ -137,10 +139,13 @@ const GeneVocab::SymbolTables& GeneVocab::symbols() const {
     t.status = read_text_file(dir_ + "/gene_symbol_to_ensembl.tsv", &t.symbols_text);
     if (t.status.is_ok()) t.status = read_text_file(dir_ + "/genes_homo_sapiens_gencode_v48.csv.gz", &t.gencode_text);
     if (!t.status.is_ok()) return;
-    t.ensembl_by_symbol.reserve(48000);
-    t.gencode_by_symbol.reserve(80000);
-    for_each_symbol(t.symbols_text, [&](std::string_view s, std::string_view id) { t.ensembl_by_symbol.emplace(s, id); });
-    for_each_gencode(t.gencode_text, [&](std::string_view s, std::string_view id) { t.gencode_by_symbol.emplace(s, id); });
+    std::vector<std::pair<std::string_view, std::string_view>> pairs;
+    pairs.reserve(80000);
+    for_each_symbol(t.symbols_text, [&](std::string_view s, std::string_view id) { pairs.emplace_back(s, id); });
+    t.ensembl_by_symbol.emplace_all(pairs.begin(), pairs.end());
+    pairs.clear();
+    for_each_gencode(t.gencode_text, [&](std::string_view s, std::string_view id) { pairs.emplace_back(s, id); });
+    t.gencode_by_symbol.emplace_all(pairs.begin(), pairs.end());
   });
   return *symbols_;
 }
@@ -150,9 +155,11 @@ const GeneVocab::SymbolTables& GeneVocab::symbols_with_reverse() const {
   std::call_once(symbols_->reverse_once, [this] {
     SymbolTables& t = *symbols_;
     if (!t.status.is_ok()) return;
-    t.symbol_by_ensembl.reserve(100000);
-    for_each_symbol(t.symbols_text, [&](std::string_view s, std::string_view id) { t.symbol_by_ensembl.emplace(id, s); });
-    for_each_gencode(t.gencode_text, [&](std::string_view s, std::string_view id) { t.symbol_by_ensembl.emplace(id, s); });
+    std::vector<std::pair<std::string_view, std::string_view>> pairs;
+    pairs.reserve(120000);
+    for_each_symbol(t.symbols_text, [&](std::string_view s, std::string_view id) { pairs.emplace_back(id, s); });
+    for_each_gencode(t.gencode_text, [&](std::string_view s, std::string_view id) { pairs.emplace_back(id, s); });
+    t.symbol_by_ensembl.emplace_all(pairs.begin(), pairs.end());  // the first table's symbol wins, as before
   });
   return forward;
 }

@@ -13,17 +13,42 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 namespace sccello {
 namespace {
 
+// Child -> parent, on the pipe: first a note frame (kNoteMark, 4-byte length, the note) as soon
+// as the file is open, when the caller asked for one; then at exit one byte of Status::Code and
+// the message (truncated to what a pipe holds without blocking).
+constexpr char kNoteMark = '\x7f';
+
+void write_all(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+void send_note(int fd, const std::string& note) {
+  const uint32_t size = static_cast<uint32_t>(std::min<size_t>(note.size(), 4096));
+  std::string frame(1, kNoteMark);
+  frame.append(reinterpret_cast<const char*>(&size), sizeof size);
+  frame.append(note, 0, size);
+  write_all(fd, frame);
+}
+
 // In the child: everything the import reads from the file apart from the matrix past its first
 // block. The reader's own error (only that of the open: later ones the import reports itself).
-Status exercise(const CellMatrixOpener& open, int64_t rows_per_read) {
+Status exercise(int fd, const CellMatrixOpener& open, const CellFileNote& note, int64_t rows_per_read) {
   auto reader = open();
   if (!reader.is_ok()) return reader.status();
   CellMatrixReader& r = **reader;
+  if (note) send_note(fd, note(r));
   const int64_t cells = r.num_cells();
   const std::vector<std::string> columns = r.columns();
   for (int64_t first = 0; first < cells; first += rows_per_read) {
@@ -38,14 +63,11 @@ Status exercise(const CellMatrixOpener& open, int64_t rows_per_read) {
   return Status::ok();
 }
 
-// Child -> parent: one byte of Status::Code, then the message (truncated to what a pipe holds
-// without blocking).
-[[noreturn]] void child_main(int fd, const CellMatrixOpener& open, int64_t rows_per_read) {
-  Status st = exercise(open, rows_per_read);
+[[noreturn]] void child_main(int fd, const CellMatrixOpener& open, const CellFileNote& note, int64_t rows_per_read) {
+  Status st = exercise(fd, open, note, rows_per_read);
   std::string out(1, static_cast<char>(st.code()));
   out += st.message().substr(0, 8192);
-  ssize_t ignored = ::write(fd, out.data(), out.size());
-  (void)ignored;
+  write_all(fd, out);
   ::_exit(0);
 }
 
@@ -87,37 +109,30 @@ std::string damaged(const std::string& path, const std::string& what) {
          "(e.g. anndata's write_h5ad) or check it with h5dump";
 }
 
-// Reads the child's report from `fd` until the child closes it (it writes, then exits), up to
-// `deadline`; then reaps the child, killing it first on timeout. Fills the wait status; false on
-// timeout. Waiting on the pipe wakes the moment the child is done (no polling delay).
-bool wait_with_deadline(pid_t pid, int fd, std::chrono::steady_clock::time_point deadline, std::string* report,
-                        int* wait_status) {
-  bool finished = false;
+// Reads what the child sends from `fd` into *got until `enough` bytes are there or the child
+// closes the pipe (it writes, then exits; *eof), up to `deadline` (false on timeout). Waiting on
+// the pipe wakes the moment the child is done (no polling delay).
+bool read_pipe(int fd, std::chrono::steady_clock::time_point deadline, size_t enough, std::string* got, bool* eof) {
   char buf[4096];
-  for (;;) {
+  while (!*eof && got->size() < enough) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
+    if (left.count() <= 0) return false;
     struct pollfd p = {fd, POLLIN, 0};
     int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
-    if (ready < 0 && errno != EINTR) break;
+    if (ready < 0 && errno != EINTR) return false;
     if (ready <= 0) continue;
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {  // end of file: the child has exited (or closed its end: it is exiting)
-      finished = true;
-      break;
-    }
-    report->append(buf, static_cast<size_t>(n));
+    if (n <= 0) *eof = true;  // end of file: the child has exited (or is exiting)
+    else got->append(buf, static_cast<size_t>(n));
   }
-  if (!finished) ::kill(pid, SIGKILL);
-  while (::waitpid(pid, wait_status, 0) < 0 && errno == EINTR) {
-  }
-  return finished;
+  return true;
 }
 
 }  // namespace
 
-Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options) {
+Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options,
+                           const CellFileNote& note) {
   Hdf5Check check;
   if (options.timeout_seconds <= 0) return check;
   std::fflush(nullptr);  // nothing buffered is written twice
@@ -135,7 +150,7 @@ Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open
     if (::getppid() != parent) ::_exit(0);
     ::alarm(static_cast<unsigned>(options.timeout_seconds) + 5);
     limit_memory(options.max_memory_bytes);
-    child_main(fds[1], open, std::max<int64_t>(1, options.rows_per_read));
+    child_main(fds[1], open, note, std::max<int64_t>(1, options.rows_per_read));
   }
   ::close(fds[1]);
   check.pid_ = pid;
@@ -143,6 +158,7 @@ Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open
   check.path_ = path;
   check.deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
   check.timeout_seconds_ = options.timeout_seconds;
+  check.noted_ = !note;  // no note asked: nothing to take off the front
   return check;
 }
 
@@ -156,6 +172,11 @@ Hdf5Check& Hdf5Check::operator=(Hdf5Check&& other) noexcept {
     path_ = std::move(other.path_);
     deadline_ = other.deadline_;
     timeout_seconds_ = other.timeout_seconds_;
+    received_ = std::move(other.received_);
+    eof_ = other.eof_;
+    timed_out_ = other.timed_out_;
+    noted_ = other.noted_;
+    note_ = std::move(other.note_);
   }
   return *this;
 }
@@ -171,11 +192,30 @@ void Hdf5Check::abandon() {
   pid_ = fd_ = -1;
 }
 
+const std::string& Hdf5Check::note() {
+  if (pid_ < 0 || noted_) return note_;
+  noted_ = true;
+  constexpr size_t kHead = 1 + sizeof(uint32_t);
+  if (!read_pipe(fd_, deadline_, kHead, &received_, &eof_)) timed_out_ = true;
+  if (received_.size() < kHead || received_[0] != kNoteMark) return note_;  // the child stopped first
+  uint32_t size;
+  std::memcpy(&size, received_.data() + 1, sizeof size);
+  if (!read_pipe(fd_, deadline_, kHead + size, &received_, &eof_)) timed_out_ = true;
+  if (received_.size() < kHead + size) return note_;
+  note_ = received_.substr(kHead, size);
+  received_.erase(0, kHead + size);
+  return note_;
+}
+
 Status Hdf5Check::wait() {
   if (pid_ < 0) return Status::ok();
+  note();  // a note frame the caller did not ask for comes off the front
   int wait_status = 0;
-  std::string reported;
-  const bool finished = wait_with_deadline(pid_, fd_, deadline_, &reported, &wait_status);
+  const bool finished =
+      !timed_out_ && read_pipe(fd_, deadline_, std::numeric_limits<size_t>::max(), &received_, &eof_);
+  if (!finished) ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, &wait_status, 0) < 0 && errno == EINTR) {
+  }
   ::close(fd_);
   pid_ = fd_ = -1;
   if (!finished)
@@ -186,11 +226,11 @@ Status Hdf5Check::wait() {
     return Status::corruption(damaged(path_, std::string("crashed (") + ::strsignal(WTERMSIG(wait_status)) + ")"));
   if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) != 0)
     return Status::corruption(damaged(path_, "failed (exit status " + std::to_string(WEXITSTATUS(wait_status)) + ")"));
-  return status_from(reported);
+  return status_from(received_);
 }
 
 Status check_hdf5_file(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options) {
-  return start_hdf5_check(path, open, options).wait();
+  return start_hdf5_check(path, open, options, CellFileNote()).wait();
 }
 
 }  // namespace sccello

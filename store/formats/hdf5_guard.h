@@ -31,6 +31,10 @@ struct Hdf5GuardOptions {
 };
 
 using CellMatrixOpener = std::function<Result<std::unique_ptr<CellMatrixReader>>()>;
+// What the child tells the parent as soon as the file is open (before it reads the rest), from
+// the open reader: e.g. whether the gene ids need the symbol tables, so that the parent loads
+// them while the child goes on.
+using CellFileNote = std::function<std::string(CellMatrixReader&)>;
 
 // A guard child under way (start_hdf5_check): the caller does other work (no HDF5 calls, no
 // threads it would fork with) while the child reads the file, then wait()s for the verdict. A
@@ -45,20 +49,30 @@ class Hdf5Check {
   ~Hdf5Check();
   // What check_hdf5_file returns; the time limit counts from the start. Once only (then OK).
   Status wait();
+  // The child's note (start_hdf5_check's `note`), waiting for it; "" when none was asked for,
+  // or the child stopped (the reader refused the file, a crash, the time limit: wait() says
+  // which) or there is no child.
+  const std::string& note();
 
  private:
-  friend Hdf5Check start_hdf5_check(const std::string&, const CellMatrixOpener&, const Hdf5GuardOptions&);
+  friend Hdf5Check start_hdf5_check(const std::string&, const CellMatrixOpener&, const Hdf5GuardOptions&,
+                                    const CellFileNote&);
   void abandon();
   pid_t pid_ = -1;
   int fd_ = -1;  // the child's report pipe
   std::string path_;
   std::chrono::steady_clock::time_point deadline_;
   int timeout_seconds_ = 0;
+  std::string received_;  // read from the pipe, not yet used
+  bool eof_ = false, timed_out_ = false;
+  bool noted_ = true;     // the note frame has been taken off (or none was asked for)
+  std::string note_;
 };
 
 // Forks the guard child and returns at once (no child when options.timeout_seconds <= 0 or the
 // fork fails: the file is then read unguarded, as before).
-Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options);
+Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options,
+                           const CellFileNote& note = CellFileNote());
 
 // start_hdf5_check(...).wait(): OK when the child read the file, or could not be started. The reader's own error when it
 // refused the file at open (the caller need not touch the file itself then). An error ("the HDF5

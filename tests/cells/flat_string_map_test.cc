@@ -48,6 +48,30 @@ void expect_same_as_unordered_map(bool reserve) {
 TEST(FlatStringMap, EqualsUnorderedMapOnTheSymbolTable) { expect_same_as_unordered_map(true); }
 TEST(FlatStringMap, GrowsPastItsReserve) { expect_same_as_unordered_map(false); }
 
+// emplace_all (prefetching, in batches) against the same oracle, in two batches onto a map that
+// already holds keys, so that the batch both inserts and meets keys already present.
+TEST(FlatStringMap, EmplaceAllEqualsUnorderedMap) {
+  const std::vector<std::string> keys = table_keys();
+  std::vector<std::pair<std::string_view, int32_t>> pairs;
+  for (size_t i = 0; i < keys.size(); ++i) pairs.emplace_back(keys[i], static_cast<int32_t>(i));
+  FlatStringMap<int32_t> flat;
+  std::unordered_map<std::string_view, int32_t> oracle;
+  for (size_t i = 0; i < 100; ++i) {
+    flat.emplace(pairs[i].first, -1);
+    oracle.emplace(pairs[i].first, -1);
+  }
+  const size_t half = pairs.size() / 2;
+  flat.emplace_all(pairs.begin(), pairs.begin() + half);
+  flat.emplace_all(pairs.begin() + half, pairs.end());
+  for (const auto& [key, value] : pairs) oracle.emplace(key, value);
+  EXPECT_EQ(flat.size(), oracle.size());
+  for (const auto& [key, value] : oracle) {
+    const int32_t* got = flat.find(key);
+    ASSERT_NE(got, nullptr) << key;
+    EXPECT_EQ(*got, value) << key;
+  }
+}
+
 TEST(FlatStringMap, EmptyMapFindsNothing) {
   FlatStringMap<int32_t> empty;
   EXPECT_EQ(empty.find("CD3E"), nullptr);
