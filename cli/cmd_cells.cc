@@ -245,10 +245,9 @@ void add_queries(CLI::App& group, CliContext& ctx) {
 void add_cells_commands(CLI::App& app, CliContext& ctx) {
   CLI::App* group = app.add_subcommand("cells", "import, inspect and query tokenized cells");
   group->require_subcommand(1);
-#ifdef SCCELLO_WITH_IO
+#ifdef SCCELLO_WITH_IMPORT
   add_cells_import(*group, ctx);
 #else
-  // Reading HDF5 and 10x files runs in sccello-tools (model_dispatch.h); listed here for --help.
   group->add_subcommand("import", "import an h5ad, a 10x MTX folder or a 10x .h5 as a dataset")->allow_extras();
 #endif
   add_queries(*group, ctx);

@@ -61,7 +61,6 @@ Executable executable_for(int argc, const char* const* argv) {
   // serve embeds uploads in sccello-model; without it (a build without LibTorch) sccello-tools
   // serves everything else.
   if (family == "serve") return sibling_executable_path(Executable::kModel).empty() ? Executable::kTools : Executable::kModel;
-  if (family == "cells" && sub == "import") return Executable::kTools;
   return Executable::kSelf;
 }
 

@@ -1,8 +1,9 @@
 // The boundary between `sccello`, the executable users type, and the two that hold the heavy
-// libraries, installed beside it: `sccello-tools` (HDF5 file formats, igraph/LAPACK evaluation)
-// and `sccello-model` (LibTorch on top). `sccello` links neither, so ontology, targets, corpus,
-// index and query commands start in milliseconds; a command that needs more is handed over with
-// execv (same arguments), so the user still types one command. Stateless; no threads.
+// libraries, installed beside it: `sccello-tools` (igraph/LAPACK evaluation, reports, the HTTP
+// service) and `sccello-model` (LibTorch on top). `sccello` links neither (HDF5 it links
+// statically, for `cells import`), so ontology, targets, corpus, import, index and query
+// commands start in milliseconds; a command that needs more is handed over with execv (same
+// arguments), so the user still types one command. Stateless; no threads.
 #pragma once
 
 #include <string>
@@ -23,7 +24,7 @@ const char* executable_name(Executable e);
 std::vector<std::string> command_path(int argc, const char* const* argv);
 
 // Which executable runs the command in argv: kModel for train, embed, annotate, init, index
-// build/add, query --h5ad, eval markers; kTools for cells import, eval, report; else kSelf.
+// build/add, query --h5ad, eval markers; kTools for eval, report (serve: kModel when built); else kSelf.
 Executable executable_for(int argc, const char* const* argv);
 
 // Path of an executable beside the running one ("" when it is not there).
