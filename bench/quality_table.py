@@ -2,7 +2,8 @@
 """The table of docs/quality.md from bench/quality_study.sh's results.tsv: per split, evaluation
 set and configuration, mean ± sd over seeds of NMI, ARI, ASW_label, AvgBio, the kNN purity of
 the T-cell labels, and training cells/s; then whether (a) full beats PCA, (b) full beats MGP-only
-by >= 0.05 and (c) full beats target `none` by more than 2 sd hold per evaluation set.
+by >= 0.05 and (c) full beats target `none` by more than 2 sd hold per evaluation set (with
+Welch's one-sided t-test beside (c) when scipy is installed).
 Usage: bench/quality_table.py OUT_DIR [OUT_DIR ...] [--config full]  (several studies merged)"""
 import json
 import re
@@ -24,6 +25,19 @@ def mean_sd(values):
 def fmt(values, digits=3):
     m, s = mean_sd(values)
     return f"{m:.{digits}f} ± {s:.{digits}f}" if len(values) > 1 else f"{m:.{digits}f}"
+
+
+def welch(a, b):
+    """Beside the 2-sd rule: Welch's t-test that a's mean exceeds b's (one-sided), when scipy is
+    there and both sides have two seeds or more."""
+    if len(a) < 2 or len(b) < 2:
+        return ""
+    try:
+        from scipy import stats
+    except ImportError:
+        return ""
+    t, p = stats.ttest_ind(a, b, equal_var=False, alternative="greater")
+    return f" [Welch t = {t:.2f}, one-sided p = {p:.3f}, {len(a)} vs {len(b)} seeds]"
 
 
 def load(paths):
@@ -94,7 +108,8 @@ def main():
         if none:
             nm, ns = mean_sd(none)
             sd = max(fs, ns)
-            verdicts.append(f"(c) vs none {fm - nm:+.3f} (2 sd = {2 * sd:.3f}): {'holds' if fm - nm > 2 * sd else 'does not hold'}")
+            verdict = f"(c) vs none {fm - nm:+.3f} (2 sd = {2 * sd:.3f}): {'holds' if fm - nm > 2 * sd else 'does not hold'}"
+            verdicts.append(verdict + welch(full, none))
         print(f"- {split} → {ev}: " + "; ".join(verdicts))
 
 
