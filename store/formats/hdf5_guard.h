@@ -5,8 +5,9 @@
 // and an import touch besides the bulk of the counts (attributes, gene ids, every cell id and
 // annotation column, the first block of the matrix), and turns a child killed by a signal or
 // running past the time limit into an error naming the file. A Status the reader itself returns
-// at open comes back as that Status (read through a pipe). The child's verdict is read as it
-// exits (no polling); POSIX (fork) only; the child never returns to the caller.
+// at open comes back as that Status (read through a pipe). The parent sleeps in poll() on that
+// pipe, so it has the verdict the moment the child exits; POSIX (fork) only; the child never
+// returns to the caller.
 #pragma once
 
 #include <sys/types.h>
@@ -74,10 +75,10 @@ class Hdf5Check {
 Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options,
                            const CellFileNote& note = CellFileNote());
 
-// start_hdf5_check(...).wait(): OK when the child read the file, or could not be started. The reader's own error when it
-// refused the file at open (the caller need not touch the file itself then). An error ("the HDF5
-// library crashed/did not finish reading FILE: the file is damaged ...") when the child died by a
-// signal or ran out of time (it is then killed).
+// start_hdf5_check(...).wait(): OK when the child read the file, or could not be started. The
+// reader's own error when it refused the file at open (the caller need not touch the file itself
+// then). An error ("the HDF5 library crashed/did not finish reading FILE: the file is damaged
+// ...") when the child died by a signal or ran out of time (it is then killed).
 Status check_hdf5_file(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options);
 
 }  // namespace sccello
