@@ -16,7 +16,8 @@ namespace sccello {
 
 namespace {
 
-// The whole file as bytes; false when it cannot be opened or read.
+// The whole file as bytes; false when it cannot be opened or read to its end (zlib's reader then
+// names the error).
 bool read_bytes(const std::string& path, std::string* out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -31,7 +32,7 @@ bool read_bytes(const std::string& path, std::string* out) {
       if (n <= 0) break;
       have += static_cast<size_t>(n);
     }
-    out->resize(have);
+    ok = have == out->size();
   }
   ::close(fd);
   return ok;
