@@ -1,5 +1,5 @@
 // `sccello cells import`: reads a count matrix (h5ad, 10x), tokenizes it into the corpus. Built
-// into sccello-tools and sccello-model (it links HDF5); `sccello` hands it over (model_dispatch.h).
+// into all three executables (HDF5 linked statically into `sccello` and `sccello-tools`: model_dispatch.h).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
