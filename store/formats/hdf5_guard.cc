@@ -184,9 +184,12 @@ Hdf5Check& Hdf5Check::operator=(Hdf5Check&& other) noexcept {
 Hdf5Check::~Hdf5Check() { abandon(); }
 
 void Hdf5Check::abandon() {
-  if (pid_ < 0) return;
-  ::kill(pid_, SIGKILL);
-  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  if (pid_ >= 0) end_child(true, nullptr);
+}
+
+void Hdf5Check::end_child(bool kill_first, int* wait_status) {
+  if (kill_first) ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, wait_status, 0) < 0 && errno == EINTR) {
   }
   ::close(fd_);
   pid_ = fd_ = -1;
@@ -213,11 +216,7 @@ Status Hdf5Check::wait() {
   int wait_status = 0;
   const bool finished =
       !timed_out_ && read_pipe(fd_, deadline_, std::numeric_limits<size_t>::max(), &received_, &eof_);
-  if (!finished) ::kill(pid_, SIGKILL);
-  while (::waitpid(pid_, &wait_status, 0) < 0 && errno == EINTR) {
-  }
-  ::close(fd_);
-  pid_ = fd_ = -1;
+  end_child(!finished, &wait_status);
   if (!finished)
     return Status::corruption(damaged(path_, "did not finish within " + std::to_string(timeout_seconds_) +
                                                  " s (it hangs on some damaged files)") +

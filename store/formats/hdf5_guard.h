@@ -59,6 +59,8 @@ class Hdf5Check {
   friend Hdf5Check start_hdf5_check(const std::string&, const CellMatrixOpener&, const Hdf5GuardOptions&,
                                     const CellFileNote&);
   void abandon();
+  // Reaps the child (killing it first when asked), closes the pipe; no child afterwards.
+  void end_child(bool kill_first, int* wait_status);
   pid_t pid_ = -1;
   int fd_ = -1;  // the child's report pipe
   std::string path_;
