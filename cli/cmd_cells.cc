@@ -15,6 +15,7 @@
 #include "cli/table.h"
 #include "graph/ontology_graph.h"
 #include "graph/release_diff.h"
+#include "store/cells/vocab_image.h"
 #include "store/corpus.h"
 #include "store/release_store.h"
 #include "store/safe_text.h"
@@ -27,7 +28,7 @@ Result<GeneVocab> load_vocab(const std::string& dir) {
   if (d.empty()) {
     SCCELLO_ASSIGN_OR_RETURN(d, GeneVocab::locate(""));
   }
-  return GeneVocab::load(d);
+  return GeneVocab::load_cached(d, user_cache_dir());
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <unordered_set>
@@ -31,22 +32,31 @@ int run_import(CliContext& ctx, ImportArgs& a) {
   if (a.total != "vocab" && a.total != "all") return report_error(Status::invalid("--total must be vocab or all"));
   a.options.tokenizer.total_over_all_genes = a.total == "all";
   // The forked HDF5 check before the store opens (and starts its threads); then no second one.
-  // The vocabulary loads while the child reads the file.
+  // The vocabulary loads and the store opens while the child reads the file.
   auto check = start_cell_file_check(a.file, a.options);
   if (!check) return report_error(check.status());
   auto vocab = load_vocab(a.vocab);
   if (!vocab) return report_error(vocab.status());
   // Symbol-keyed genes: the symbol tables load while the child reads the rest of the file (their
-  // errors come back where the tokenizer maps the genes).
-  if (check->note() == kGeneIdsNeedSymbols) (void)vocab->symbol_tables_status();
-  if (Status checked = check->wait(); !checked) return report_error(checked);
-  a.options.hdf5_guard.timeout_seconds = 0;
+  // errors come back where the tokenizer maps the genes). A vocabulary mapped from its image has
+  // them already: no need to wait for the child's note.
+  if (!vocab->mapped_from_image() && check->note() == kGeneIdsNeedSymbols) (void)vocab->symbol_tables_status();
+  const bool new_store = !std::filesystem::exists(ctx.store_path);
   auto store = ctx.open_store(true);
   if (!store) return report_error(store.status());
   bool have_release = false;
   auto terms = release_term_ids(**store, ctx.release, &have_release);
   if (!terms) return report_error(terms.status());
   if (have_release) a.options.known_terms = &*terms;
+  if (Status checked = check->wait(); !checked) {
+    if (new_store) {  // a file refused leaves no store behind that this call created
+      store->reset();
+      std::error_code ignored;
+      std::filesystem::remove_all(ctx.store_path, ignored);
+    }
+    return report_error(checked);
+  }
+  a.options.hdf5_guard.timeout_seconds = 0;
   a.options.progress = terminal_progress("imported");
   a.options.threads = ctx.threads;  // tokenizer threads (--threads, default: cores)
   auto start = std::chrono::steady_clock::now();

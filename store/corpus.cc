@@ -104,7 +104,7 @@ class ValueOfCount {
 // True when the counts reproduce the values bit for bit and the tokens fit 15 bits.
 bool counts_encodable(const CellRecord& c) {
   size_t n = c.tokens.size();
-  if (c.counts.size() != n || c.values.size() != n) return false;
+  if (c.counts.size() != n || (c.values.size() != n && !c.values_from_counts)) return false;
   if (!(c.total >= 1) || c.total != std::floor(c.total) || c.total > 9007199254740992.0) return false;
   for (size_t i = 0; i < n; ++i)
     if (c.tokens[i] < 0 || c.tokens[i] >= 32768) return false;
@@ -455,8 +455,17 @@ void encode_cell_record(const CellRecord& c, std::string* out) {
   out->push_back(static_cast<char>(counts ? kValuesAsCounts : kValuesFixed16));
   for (const std::string* s : {&c.cell_id, &c.term_id, &c.label, &c.donor, &c.tissue, &c.assay}) put_string(out, *s);
   put_varint(out, n);
-  if (counts) put_counts(out, c);
-  else put_fixed16(out, c);
+  if (counts) {
+    put_counts(out, c);
+  } else if (c.values.size() != n) {  // values left to the counts (values_from_counts), yet not storable as counts
+    CellRecord with_values = c;
+    with_values.values.resize(n);
+    ValueOfCount value(c.total);
+    for (size_t i = 0; i < n && i < c.counts.size(); ++i) with_values.values[i] = value(c.counts[i]);
+    put_fixed16(out, with_values);
+  } else {
+    put_fixed16(out, c);
+  }
 }
 
 Result<std::unique_ptr<DatasetWriter>> DatasetWriter::begin(Store& store, const std::string& name,

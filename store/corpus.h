@@ -36,7 +36,8 @@ struct CellRecord {
   std::vector<uint32_t> counts;
   double total = 0;
   // Set by whoever derived values from counts with that very formula (the tokenizer with
-  // target_sum 10000): the writer then skips recomputing every value to prove the identity.
+  // target_sum 10000): the writer then skips recomputing every value to prove the identity, and
+  // `values` may be left empty (TokenizerOptions::values = false).
   bool values_from_counts = false;
 };
 

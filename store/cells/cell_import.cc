@@ -507,7 +507,9 @@ Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, cons
 Result<CellImportReport> import_cells(Store& store, const GeneVocab& vocab, CellMatrixReader& reader,
                                       const std::string& path, const CellImportOptions& o) {
   SCCELLO_RETURN_IF_ERROR(check_name(o.dataset, "dataset name"));
-  Tokenizer tok(vocab, reader.gene_ids(), o.tokenizer);
+  TokenizerOptions tokenizer = o.tokenizer;
+  tokenizer.values = false;  // the records keep counts where the values follow from them
+  Tokenizer tok(vocab, reader.gene_ids(), tokenizer);
   CellImportReport report;
   report.genes = tok.report();
   report.matrix = reader.describe();

@@ -1,9 +1,11 @@
 #include "store/cells/gene_vocab.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
 
+#include "store/cells/vocab_image.h"
 #include "store/text_lines.h"
 
 namespace sccello {
@@ -164,7 +166,7 @@ const GeneVocab::SymbolTables& GeneVocab::symbols_with_reverse() const {
   return forward;
 }
 
-Status GeneVocab::symbol_tables_status() const { return symbols().status; }
+Status GeneVocab::symbol_tables_status() const { return image_ ? Status::ok() : symbols().status; }
 
 Result<GeneVocab> GeneVocab::load(const std::string& dir) {
   GeneVocab v;
@@ -174,6 +176,41 @@ Result<GeneVocab> GeneVocab::load(const std::string& dir) {
     if (::access((dir + table).c_str(), R_OK) != 0)
       return Status::not_found("gene vocabulary table missing: " + dir + table);
   v.dir_ = dir;
+  return v;
+}
+
+Result<GeneVocab> GeneVocab::load_cached(const std::string& dir, const std::string& cache_dir) {
+  const uint64_t key = cache_dir.empty() ? 0 : vocab_tables_key(dir);
+  if (key == 0) return load(dir);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(key));
+  const std::string path = cache_dir + "/gene-vocab-" + hex + ".img";
+  if (auto image = VocabImage::open(path, key); image && image->num_tokens() == static_cast<size_t>(kCls) + 1) {
+    GeneVocab v;
+    v.dir_ = dir;
+    v.image_ = image;
+    v.ids_.reserve(kCls + 1);
+    v.medians_.resize(kCls + 1);
+    std::vector<std::pair<std::string_view, int32_t>> pairs;
+    pairs.reserve(kCls);
+    for (int32_t t = 0; t <= kCls; ++t) {
+      v.ids_.emplace_back(image->id(t));
+      v.medians_[t] = image->median(t);
+      if (t < kCls) pairs.emplace_back(image->id(t), t);
+    }
+    v.token_by_id_.emplace_all(pairs.begin(), pairs.end());
+    return v;
+  }
+  SCCELLO_ASSIGN_OR_RETURN(GeneVocab v, load(dir));
+  const SymbolTables& t = v.symbols();
+  if (!t.status.is_ok()) return v;  // the error comes back where the symbols are used, as with load()
+  for (int32_t token = 0; token < kCls; ++token)
+    if (v.token_of(v.ids_[token]) != token) return v;  // an id listed twice: its first token wins, which
+                                                      // an image by token order would not reproduce
+  StringPairs by_symbol, by_gencode;
+  for_each_symbol(t.symbols_text, [&](std::string_view s, std::string_view id) { by_symbol.emplace_back(s, id); });
+  for_each_gencode(t.gencode_text, [&](std::string_view s, std::string_view id) { by_gencode.emplace_back(s, id); });
+  (void)VocabImage::write(path, key, v.ids_, v.medians_, by_symbol, by_gencode);  // a cache: failing costs speed only
   return v;
 }
 
@@ -212,6 +249,12 @@ std::string GeneVocab::symbol(int32_t token) const {
 
 std::string GeneVocab::to_ensembl(const std::string& var_id) const {
   if (looks_like_ensembl(var_id)) return strip_ensembl_version(var_id);
+  if (image_) {
+    std::string_view id;
+    if (image_->ensembl_by_symbol().find(var_id, &id) || image_->gencode_by_symbol().find(var_id, &id))
+      return std::string(id);
+    return "";
+  }
   const SymbolTables& t = symbols();
   if (const std::string_view* id = t.ensembl_by_symbol.find(var_id)) return std::string(*id);
   const std::string_view* id = t.gencode_by_symbol.find(var_id);

@@ -16,6 +16,8 @@
 
 namespace sccello {
 
+class VocabImage;
+
 // How one matrix column (a var id) maps onto the vocabulary.
 struct GeneMapping {
   enum class Kind { kMapped, kNotInVocab, kUnknownSymbol, kDuplicate, kEmpty };
@@ -35,6 +37,11 @@ class GeneVocab {
   // symbol tables are parsed on first use only (a matrix named by Ensembl ids never needs them:
   // they were a fifth of a small import's time). Errors name the file and line.
   static Result<GeneVocab> load(const std::string& dir);
+  // load(), through a binary image of the tables kept in `cache_dir` (VocabImage; "" = no
+  // cache): the image is mapped when it matches the tables as they are now, else the text is
+  // parsed (symbol tables included) and a new image written, which costs speed only if it fails.
+  static Result<GeneVocab> load_cached(const std::string& dir, const std::string& cache_dir);
+  bool mapped_from_image() const { return image_ != nullptr; }
   // The vocab folder: SCCELLO_DATA_DIR/vocab, else data/vocab found upwards from `exe_hint`
   // and the working directory. NotFound says to pass --vocab.
   static Result<std::string> locate(const std::string& exe_hint);
@@ -76,6 +83,9 @@ class GeneVocab {
   std::shared_ptr<const std::string> tokens_text_;  // token_dictionary.tsv, which token_by_id_ views
   FlatStringMap<int32_t> token_by_id_;
   std::shared_ptr<SymbolTables> symbols_ = std::make_shared<SymbolTables>();
+  // Set by load_cached from an image: token ids, medians and the forward symbol lookups come
+  // from it (token_by_id_ views its ids); symbol() still parses the text tables on first use.
+  std::shared_ptr<const VocabImage> image_;
 };
 
 // "ENSG00000141510.17" -> "ENSG00000141510"; other strings unchanged.

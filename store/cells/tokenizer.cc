@@ -190,39 +190,47 @@ void Tokenizer::tokenize(const int32_t* cols, const float* counts, int64_t nnz, 
   if (k > 0) order_items(s, k, lo, hi);
   size_t keep = std::min(k, static_cast<size_t>(std::max(0, options_.max_len - 1)));
   out->tokens.resize(keep + 1);
-  out->values.resize(keep + 1);
   out->counts.resize(keep + 1);
   out->total = n;
   int32_t* tokens = out->tokens.data();
-  float* values = out->values.data();
   uint32_t* counts_out = out->counts.data();
   tokens[0] = GeneVocab::kCls;
-  values[0] = 0.0f;
   counts_out[0] = 0;
-  bool integral = true;
-  float* cache = s->log_cache;  // log1p(v) depends only on the count within a cell
-  std::fill(cache, cache + 64, -1.0f);
   const uint64_t* keys = s->keys.data();
   const int32_t* token = s->token.data();
   const float* count = s->count.data();
+  bool integral = true;
   for (size_t i = 0; i < keep; ++i) {
     uint32_t item = keys[i] & 0xffffffffu;
     float x = count[item];
     tokens[i + 1] = token[item];
     bool fits = x < 4294967296.0f;  // a count the record can hold (checked before the cast)
     counts_out[i + 1] = fits ? static_cast<uint32_t>(x) : 0;
-    bool small = is_small_count(x);
-    if (small) {
+    integral = integral && x == std::floor(x) && fits;
+  }
+  if (!integral) out->counts.clear();
+  out->values_from_counts = integral && target == 10000.0;
+  // Integral counts of an integral total (the corpus record then holds counts, not values)
+  constexpr double kExactDoubles = 9007199254740992.0;  // 2^53
+  if (!options_.values && out->values_from_counts && n == std::floor(n) && n <= kExactDoubles) {
+    out->values.clear();
+    return;
+  }
+  out->values.resize(keep + 1);
+  float* values = out->values.data();
+  values[0] = 0.0f;
+  float* cache = s->log_cache;  // log1p(v) depends only on the count within a cell
+  std::fill(cache, cache + 64, -1.0f);
+  for (size_t i = 0; i < keep; ++i) {
+    float x = count[keys[i] & 0xffffffffu];
+    if (is_small_count(x)) {
       float& slot = cache[static_cast<int>(x)];
       if (slot < 0) slot = static_cast<float>(std::log1p(static_cast<double>(x) * target / n));
       values[i + 1] = slot;
     } else {
-      integral = integral && x == std::floor(x) && fits;
       values[i + 1] = static_cast<float>(std::log1p(static_cast<double>(x) * target / n));
     }
   }
-  if (!integral) out->counts.clear();
-  out->values_from_counts = integral && target == 10000.0;
 }
 
 void Tokenizer::tokenize(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* scratch,

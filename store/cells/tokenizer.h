@@ -18,6 +18,10 @@ struct TokenizerOptions {
   int32_t max_len = 2048;            // tokens per cell including <cls>
   bool total_over_all_genes = false; // false: n sums vocabulary genes only (scCello); true: Geneformer
   double target_sum = 10000.0;
+  // false: TokenizedCell::values stays empty where values_from_counts holds and the total is an
+  // integer below 2^53, i.e. where the corpus record stores counts and never reads the values
+  // (an import; a log1p per token was a tenth of the tokenizer's time).
+  bool values = true;
 };
 
 // How the matrix's genes mapped onto the vocabulary.
@@ -46,7 +50,8 @@ struct TokenizeScratch {
 
 // One tokenized cell: tokens, values, and for the compact corpus record the integer counts
 // (0 for <cls>) and the total n, so that values[i] == float(log1p(counts[i] * 10000 / total)).
-// counts is empty when some count is not a non-negative integer.
+// counts is empty when some count is not a non-negative integer; values is empty when
+// TokenizerOptions::values is false and they follow from the counts.
 struct TokenizedCell {
   std::vector<int32_t> tokens;
   std::vector<float> values;

@@ -1,6 +1,7 @@
 // Corpus record format 2: cells with counts are stored as counts + total (exact values, about
 // 2.4 bytes per token on pbmc3k), cells without usable counts fall back to 16-bit fixed point,
 // and records of the old format 1 are refused with a message saying to re-import.
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "store/kv_store.h"
@@ -90,14 +91,18 @@ TEST(cellsCorpusFormat, Pbmc3kTakesUnderThreeBytesPerToken) {
 }
 
 // The tokenizer vouches for its values (values_from_counts) and the writer then skips proving the
-// counts identity; on every pbmc3k cell the record must be byte-identical to the proven one.
+// counts identity; on every pbmc3k cell the record must be byte-identical to the proven one. The
+// import's tokenizer (values = false) leaves the values out, and its records are the same bytes.
 TEST(cellsCorpusFormat, TokenizerVouchedRecordsEqualProvenOnes) {
   CellImportOptions o;
   auto reader = open_cell_matrix(data("cells/pbmc3k_seurat/pbmc3k_seurat.h5ad"), o).value();
   Tokenizer tok(vocab(), reader->gene_ids(), o.tokenizer);
+  TokenizerOptions counts_only = o.tokenizer;
+  counts_only.values = false;
+  Tokenizer lean(vocab(), reader->gene_ids(), counts_only);
   RowBlock block;
   TokenizeScratch scratch;
-  TokenizedCell t;
+  TokenizedCell t, u;
   int64_t cells = 0, vouched = 0;
   while (reader->next_block(512, &block)) {
     for (int64_t r = 0; r < block.num_rows(); ++r) {
@@ -116,6 +121,26 @@ TEST(cellsCorpusFormat, TokenizerVouchedRecordsEqualProvenOnes) {
       c.values_from_counts = false;
       encode_cell_record(c, &proven);
       ASSERT_EQ(fast, proven) << c.cell_id;
+      lean.tokenize(block.indices.data() + at, block.data.data() + at, block.indptr[r + 1] - at, &scratch, &u);
+      ASSERT_EQ(u.tokens, t.tokens) << c.cell_id;
+      ASSERT_EQ(u.counts, t.counts) << c.cell_id;
+      ASSERT_TRUE(u.values.empty()) << c.cell_id;
+      CellRecord d = c;
+      d.values = u.values;
+      d.values_from_counts = u.values_from_counts;
+      std::string lean_bytes;
+      encode_cell_record(d, &lean_bytes);
+      ASSERT_EQ(lean_bytes, proven) << c.cell_id;
+      // a record that cannot hold counts (a fractional total) gets its values from the counts
+      d.total += 0.5;
+      c.total += 0.5;
+      std::string from_counts, given;
+      encode_cell_record(d, &from_counts);
+      c.values.assign(c.counts.size(), 0.0f);
+      for (size_t i = 1; i < c.counts.size(); ++i)
+        c.values[i] = static_cast<float>(std::log1p(c.counts[i] * 10000.0 / c.total));
+      encode_cell_record(c, &given);
+      ASSERT_EQ(from_counts, given) << c.cell_id;
     }
   }
   ASSERT_TRUE(reader->status().is_ok());
