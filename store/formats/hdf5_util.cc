@@ -1,5 +1,7 @@
 #include "store/formats/hdf5_util.h"
 
+#include "store/formats/hdf5_vlen.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -211,6 +213,19 @@ Status read_int32(hid_t d, int64_t first, int64_t count, std::vector<int32_t>* o
 
 Status read_strings(hid_t dataset, int64_t first, int64_t count, std::vector<std::string>* out,
                     const std::string& what) {
+  if (count > 0 && is_string_type(dataset)) {
+    Handle type(H5Dget_type(dataset));
+    if (H5Tis_variable_str(type.get()) > 0) {
+      bool read = false;
+      SCCELLO_RETURN_IF_ERROR(read_vlen_strings_direct(dataset, first, count, out, &read, what));
+      if (read) return Status::ok();
+    }
+  }
+  return read_strings_through_hdf5(dataset, first, count, out, what);
+}
+
+Status read_strings_through_hdf5(hid_t dataset, int64_t first, int64_t count, std::vector<std::string>* out,
+                                 const std::string& what) {
   out->clear();
   if (count == 0) return Status::ok();
   Handle fs, ms;

@@ -45,9 +45,13 @@ bool is_string_type(hid_t dataset);
 bool is_integer_like(hid_t dataset);  // integer or enum (booleans)
 bool is_bool_enum(hid_t dataset);
 
-// 1-D reads of [first, first+count); errors name `what`.
+// 1-D reads of [first, first+count); errors name `what`. Variable-length strings are read
+// directly where they can be (hdf5_vlen.h), else, and fixed-length ones always, by H5Dread
+// (read_strings_through_hdf5, also the oracle of the direct path's tests).
 Status read_strings(hid_t dataset, int64_t first, int64_t count, std::vector<std::string>* out,
                     const std::string& what);
+Status read_strings_through_hdf5(hid_t dataset, int64_t first, int64_t count, std::vector<std::string>* out,
+                                 const std::string& what);
 Status read_doubles(hid_t dataset, int64_t first, int64_t count, std::vector<double>* out, const std::string& what);
 Status read_floats(hid_t dataset, int64_t first, int64_t count, std::vector<float>* out, const std::string& what);
 Status read_int64(hid_t dataset, int64_t first, int64_t count, std::vector<int64_t>* out, const std::string& what);
