@@ -72,8 +72,9 @@ class Frame {
 
   // Every string of a column is UTF-8 (docs/hostile-input.md); errors name the row.
   static Status check_texts(const std::vector<std::string>& values, int64_t first, const std::string& what) {
-    for (size_t i = 0; i < values.size(); ++i)
-      SCCELLO_RETURN_IF_ERROR(check_utf8(values[i], what + " row " + std::to_string(first + i), "value"));
+    for (size_t i = 0; i < values.size(); ++i)  // the message is made for the bad value only
+      if (!is_valid_utf8(values[i]))
+        return check_utf8(values[i], what + " row " + std::to_string(first + i), "value");
     return Status::ok();
   }
 

@@ -179,6 +179,10 @@ Status read_typed(ChunkedArray& array, int64_t first, int64_t count, std::vector
   using S = ChunkedArray::Stored;
   if (array.fast() && converts_from<T>(array.stored()) && first >= 0 && count >= 0 &&
       first + count <= array.length()) {
+    if (static_cast<size_t>(count) > out->capacity()) {  // room for larger blocks to come, without copying this one's
+      out->clear();
+      out->reserve(static_cast<size_t>(count) + static_cast<size_t>(count) / 4);
+    }
     out->resize(count);
     bool fell_back = false;
     const bool same = (array.stored() == S::kFloat32 && std::is_same_v<T, float>) ||

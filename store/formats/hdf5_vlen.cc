@@ -63,7 +63,7 @@ bool pread_all(int fd, void* buf, size_t n, uint64_t at) {
 
 // One global heap collection: its bytes and, by object index, (offset of the data, size).
 struct Collection {
-  std::vector<unsigned char> bytes;
+  std::unique_ptr<unsigned char[]> bytes;  // not zero-filled: read over at once
   std::vector<std::pair<uint64_t, uint64_t>> objects;  // size 0 = absent
 };
 
@@ -74,10 +74,10 @@ bool load_collection(int fd, uint64_t addr, uint64_t file_size, Collection* c) {
   if (std::memcmp(head, "GCOL", 4) != 0 || head[4] != 1) return false;
   const uint64_t size = u64_at(head + 8);
   if (size < sizeof head || size > kMaxCollectionBytes || size > file_size - addr) return false;
-  c->bytes.resize(size);
-  if (!pread_all(fd, c->bytes.data(), size, addr)) return false;
+  c->bytes.reset(new unsigned char[size]);
+  if (!pread_all(fd, c->bytes.get(), size, addr)) return false;
   for (uint64_t at = 16; at + 16 <= size;) {
-    const unsigned char* o = c->bytes.data() + at;
+    const unsigned char* o = c->bytes.get() + at;
     const uint16_t index = u16_at(o);
     const uint64_t bytes = u64_at(o + 8);
     if (index == 0) break;  // the free space that ends the collection
@@ -220,7 +220,7 @@ Status read_vlen_strings_direct(hid_t dataset, int64_t first, int64_t count, std
       last_addr = addr;
     }
     if (index >= last->objects.size() || last->objects[index].second < length) return Status::ok();
-    const char* text = reinterpret_cast<const char*>(last->bytes.data() + last->objects[index].first);
+    const char* text = reinterpret_cast<const char*>(last->bytes.get() + last->objects[index].first);
     strings[i].assign(text, strnlen(text, length));
   }
   out->swap(strings);
