@@ -35,7 +35,7 @@ struct CellImportOptions {
   std::string assay_column;         // "" = assay, assay_ontology_term_id if present
   TokenizerOptions tokenizer;
   bool assume_normalized = false;   // input is log1p(CP10k): counts recovered from per-cell totals
-  int64_t block_rows = 1024;        // cells read and written per block
+  int64_t block_rows = 512;  // cells read and written per block (half the pages 1024 touched)
   int threads = 1;                  // tokenizer threads per block (0 = cores); output order is fixed
   bool replace = false;             // replace an existing dataset of that name
   size_t write_batch_bytes = 8 << 20;  // cell records per write batch (bytes)
