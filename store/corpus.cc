@@ -480,7 +480,7 @@ Result<std::unique_ptr<DatasetWriter>> DatasetWriter::begin(Store& store, const 
   std::string gen = new_generation();
   SCCELLO_RETURN_IF_ERROR(store.kv().put("ds/p/" + gen, name));
   std::unique_ptr<DatasetWriter> w(new DatasetWriter(store, name, gen, options));
-  SCCELLO_ASSIGN_OR_RETURN(w->cells_, store.kv().sorted_loader(options.batch_bytes));
+  SCCELLO_ASSIGN_OR_RETURN(w->cells_, store.kv().sorted_loader(options.batch_bytes, /*compress=*/false));
   SCCELLO_ASSIGN_OR_RETURN(w->index_, store.kv().sorted_loader(options.batch_bytes));
   return w;
 }

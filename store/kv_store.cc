@@ -79,7 +79,7 @@ class BatchLoader final : public SortedLoader {
 
 }  // namespace
 
-Result<std::unique_ptr<SortedLoader>> KvStore::sorted_loader(size_t batch_bytes) {
+Result<std::unique_ptr<SortedLoader>> KvStore::sorted_loader(size_t batch_bytes, bool) {
   return std::unique_ptr<SortedLoader>(new BatchLoader(*this, batch_bytes));
 }
 

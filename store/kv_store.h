@@ -96,8 +96,10 @@ class KvStore {
   // Makes every earlier write_unlogged() durable. Default: nothing to do.
   virtual Status flush() { return Status::ok(); }
   // A bulk writer of ascending keys (see SortedLoader); `batch_bytes` sizes the batches of
-  // backends that write through write_unlogged. Default: those batches.
-  virtual Result<std::unique_ptr<SortedLoader>> sorted_loader(size_t batch_bytes);
+  // backends that write through write_unlogged. Default: those batches. `compress` false: the
+  // values are dense already (tokenized cell records: LZ4 saved 2% of their bytes at 6% of an
+  // import's CPU time), and a backend that compresses may store them as they are.
+  virtual Result<std::unique_ptr<SortedLoader>> sorted_loader(size_t batch_bytes, bool compress = true);
   // Visits keys with `prefix`, ascending bytewise, starting at the first key >= `start`
   // (an empty `start` means the prefix itself).
   virtual Status scan(std::string_view prefix, const ScanFn& fn,

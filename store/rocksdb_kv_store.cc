@@ -38,11 +38,15 @@ Status from_rocks(const rocksdb::Status& s, const std::string& path, const char*
 std::string ingest_dir(const std::string& path) { return path + "/sccello-ingest"; }
 
 // SortedLoader of the RocksDB backend: one table file written with SstFileWriter (the store's
-// own options: LZ4, bloom filters) and ingested by finish(); the file moves into the store.
+// own options: LZ4 unless the caller says the values do not compress, bloom filters) and
+// ingested by finish(); the file moves into the store.
 class SstLoader final : public SortedLoader {
  public:
   SstLoader(rocksdb::DB* db, const rocksdb::Options& options, std::string store_path)
-      : db_(db), writer_(rocksdb::EnvOptions(), options), store_path_(std::move(store_path)) {}
+      : db_(db),
+        // the file is ingested right after and read back soon (training): its pages stay cached
+        writer_(rocksdb::EnvOptions(), options, /*column_family=*/nullptr, /*invalidate_page_cache=*/false),
+        store_path_(std::move(store_path)) {}
   ~SstLoader() override { remove_file(); }
 
   Status open() {
@@ -110,9 +114,11 @@ class RocksDbKvStore final : public KvStore {
     return from_rocks(s, path_, "get");
   }
 
-  Result<std::unique_ptr<SortedLoader>> sorted_loader(size_t) override {
+  Result<std::unique_ptr<SortedLoader>> sorted_loader(size_t, bool compress) override {
     if (read_only_) return Status::invalid("store '" + path_ + "' was opened read-only");
-    auto loader = std::make_unique<SstLoader>(db_.get(), options_, path_);
+    rocksdb::Options table_options = options_;
+    if (!compress) table_options.compression = rocksdb::kNoCompression;
+    auto loader = std::make_unique<SstLoader>(db_.get(), table_options, path_);
     SCCELLO_RETURN_IF_ERROR(loader->open());
     return std::unique_ptr<SortedLoader>(std::move(loader));
   }
