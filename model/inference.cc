@@ -16,6 +16,7 @@
 #include "model/batching.h"
 #include "model/torch_compat.h"
 #include "store/cells/gene_vocab.h"
+#include "store/cells/vocab_image.h"
 
 namespace sccello {
 
@@ -57,7 +58,7 @@ std::string compute_vocabulary_fingerprint(const ModelConfig& model) {
                        ",mask=" + std::to_string(model.mask_id) + ",cls=" + std::to_string(model.cls_id);
   auto dir = GeneVocab::locate("");
   if (!dir.is_ok()) return "layout:" + fnv1a_hex(layout);
-  auto vocab = GeneVocab::load(*dir);
+  auto vocab = GeneVocab::load_cached(*dir, user_cache_dir());
   if (!vocab.is_ok() || vocab->size() != model.vocab_size) return "layout:" + fnv1a_hex(layout);
   std::string ids = layout;
   for (int32_t t = 0; t < vocab->size(); ++t) ids += "\n" + vocab->gene_id(t);

@@ -13,6 +13,7 @@
 #include "model/inference.h"
 #include "model/torch_compat.h"
 #include "store/cells/gene_vocab.h"
+#include "store/cells/vocab_image.h"
 #include "store/corpus.h"
 #include "store/kv_store.h"
 #include "store/release_store.h"
@@ -169,7 +170,7 @@ Result<MarkerReport> evaluate_markers(Store& store, const MarkerRequest& request
     SCCELLO_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(request.checkpoint));
     SCCELLO_ASSIGN_OR_RETURN(eval::MarkerTable table, eval::load_marker_table(request.markers, request.table));
     SCCELLO_ASSIGN_OR_RETURN(std::string vocab_dir, GeneVocab::locate(""));
-    SCCELLO_ASSIGN_OR_RETURN(GeneVocab vocab, GeneVocab::load(vocab_dir));
+    SCCELLO_ASSIGN_OR_RETURN(GeneVocab vocab, GeneVocab::load_cached(vocab_dir, user_cache_dir()));
     Corpus corpus(store);
     SCCELLO_ASSIGN_OR_RETURN(std::vector<CellSummary> rows, corpus.summaries(request.dataset));
     SCCELLO_ASSIGN_OR_RETURN(std::vector<int64_t> picked, pick_cells(rows, request));

@@ -5,6 +5,7 @@
 #include "cli/python/py_store.h"
 #include "store/cells/cell_import.h"
 #include "store/cells/tokenized_file.h"
+#include "store/cells/vocab_image.h"
 #include "store/release_store.h"
 
 namespace sccello::python {
@@ -97,7 +98,7 @@ py::dict import_adata(const PyStore& store, const PyMatrix& m, const py::dict& k
     throw Error(Status::invalid("store " + store.s->path() + " is open read-only: open it with sccello.Store(path, writable=True)"));
   CellImportOptions o = import_options(kw);
   const std::string vocab_dir = kw.contains("vocab") ? kw["vocab"].cast<std::string>() : "";
-  GeneVocab vocab = take(GeneVocab::load(vocab_dir.empty() ? take(GeneVocab::locate(vocab_hint(kw))) : vocab_dir));
+  GeneVocab vocab = take(GeneVocab::load_cached(vocab_dir.empty() ? take(GeneVocab::locate(vocab_hint(kw))) : vocab_dir, user_cache_dir()));
   bool have_release = false;
   const std::string release = kw.contains("release") && !kw["release"].is_none() ? kw["release"].cast<std::string>() : "";
   auto terms = take(release_term_ids(*store.s, release, &have_release));

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "store/cells/vocab_image.h"
 #include "store/kv_store.h"
 #include "store/store.h"
 
@@ -43,7 +44,7 @@ Result<TokenizedFile> tokenize_through_corpus(const std::string& source, const T
   if (!::mkdtemp(tmpl.data())) return Status::io_error("cannot create a temporary directory under " + fs::temp_directory_path().string());
   tmp.path = tmpl;
   SCCELLO_ASSIGN_OR_RETURN(std::string vocab_dir, GeneVocab::locate(options.vocab_dir));
-  SCCELLO_ASSIGN_OR_RETURN(GeneVocab vocab, GeneVocab::load(vocab_dir));
+  SCCELLO_ASSIGN_OR_RETURN(GeneVocab vocab, GeneVocab::load_cached(vocab_dir, user_cache_dir()));
   StoreOptions so;
   so.path = tmpl + "/cells.sqlite";
   so.backend = Backend::kSqlite;
