@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <unistd.h>
 
 #include "store/cells/vocab_image.h"
@@ -179,13 +180,25 @@ Result<GeneVocab> GeneVocab::load(const std::string& dir) {
   return v;
 }
 
+namespace {
+
+// What load() checks of the text, checked of an image too: the token count, the ids, medians > 0.
+bool image_checks_out(const VocabImage& image) {
+  if (image.num_tokens() != static_cast<size_t>(GeneVocab::kCls) + 1) return false;
+  for (int32_t t = 2; t < GeneVocab::kCls; ++t)
+    if (image.id(t).empty() || !(image.median(t) > 0)) return false;
+  return true;
+}
+
+}  // namespace
+
 Result<GeneVocab> GeneVocab::load_cached(const std::string& dir, const std::string& cache_dir) {
   const uint64_t key = cache_dir.empty() ? 0 : vocab_tables_key(dir);
   if (key == 0) return load(dir);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(key));
   const std::string path = cache_dir + "/gene-vocab-" + hex + ".img";
-  if (auto image = VocabImage::open(path, key); image && image->num_tokens() == static_cast<size_t>(kCls) + 1) {
+  if (auto image = VocabImage::open(path, key); image && image_checks_out(*image)) {
     GeneVocab v;
     v.dir_ = dir;
     v.image_ = image;
@@ -202,6 +215,9 @@ Result<GeneVocab> GeneVocab::load_cached(const std::string& dir, const std::stri
     return v;
   }
   SCCELLO_ASSIGN_OR_RETURN(GeneVocab v, load(dir));
+  std::error_code ignored;
+  std::filesystem::create_directories(cache_dir, ignored);
+  if (::access(cache_dir.c_str(), W_OK) != 0) return v;  // no image can be written: parse only what is used
   const SymbolTables& t = v.symbols();
   if (!t.status.is_ok()) return v;  // the error comes back where the symbols are used, as with load()
   for (int32_t token = 0; token < kCls; ++token)
