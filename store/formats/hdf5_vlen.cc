@@ -64,6 +64,7 @@ bool pread_all(int fd, void* buf, size_t n, uint64_t at) {
 // One global heap collection: its bytes and, by object index, (offset of the data, size).
 struct Collection {
   std::unique_ptr<unsigned char[]> bytes;  // not zero-filled: read over at once
+  uint64_t size = 0;
   std::vector<std::pair<uint64_t, uint64_t>> objects;  // size 0 = absent
 };
 
@@ -75,6 +76,7 @@ bool load_collection(int fd, uint64_t addr, uint64_t file_size, Collection* c) {
   const uint64_t size = u64_at(head + 8);
   if (size < sizeof head || size > kMaxCollectionBytes || size > file_size - addr) return false;
   c->bytes.reset(new unsigned char[size]);
+  c->size = size;
   if (!pread_all(fd, c->bytes.get(), size, addr)) return false;
   for (uint64_t at = 16; at + 16 <= size;) {
     const unsigned char* o = c->bytes.get() + at;
@@ -82,6 +84,9 @@ bool load_collection(int fd, uint64_t addr, uint64_t file_size, Collection* c) {
     const uint64_t bytes = u64_at(o + 8);
     if (index == 0) break;  // the free space that ends the collection
     if (bytes > size - at - 16) return false;
+    // Indices are handed out in order: one far beyond what the collection can hold is not ours
+    // to trust (and would size the table by the index, not by the file).
+    if (index > size / 16 + 1) return false;
     if (c->objects.size() <= index) c->objects.resize(index + 1, {0, 0});
     c->objects[index] = {at + 16, bytes};
     at += 16 + ((bytes + 7) & ~uint64_t{7});
@@ -204,6 +209,7 @@ Status read_vlen_strings_direct(hid_t dataset, int64_t first, int64_t count, std
   }
 
   std::unordered_map<uint64_t, Collection> collections;
+  uint64_t loaded_bytes = 0;  // collections are disjoint parts of the file: more than its size is not a heap
   std::vector<std::string> strings(static_cast<size_t>(count));
   const Collection* last = nullptr;
   uint64_t last_addr = 0;
@@ -215,7 +221,11 @@ Status read_vlen_strings_direct(hid_t dataset, int64_t first, int64_t count, std
     if (length == 0) continue;  // ""
     if (last == nullptr || addr != last_addr) {
       auto [it, fresh] = collections.try_emplace(addr);
-      if (fresh && !load_collection(fd.get(), addr, file_size, &it->second)) return Status::ok();
+      if (fresh) {
+        if (!load_collection(fd.get(), addr, file_size, &it->second)) return Status::ok();
+        loaded_bytes += it->second.size;
+        if (loaded_bytes > file_size) return Status::ok();
+      }
       last = &it->second;
       last_addr = addr;
     }
