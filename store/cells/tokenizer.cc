@@ -210,7 +210,7 @@ void Tokenizer::tokenize(const int32_t* cols, const float* counts, int64_t nnz, 
   }
   if (!integral) out->counts.clear();
   out->values_from_counts = integral && target == 10000.0;
-  // Integral counts of an integral total (the corpus record then holds counts, not values)
+  // Integral counts and an integral total: the corpus record keeps the counts, not the values.
   constexpr double kExactDoubles = 9007199254740992.0;  // 2^53
   if (!options_.values && out->values_from_counts && n == std::floor(n) && n <= kExactDoubles) {
     out->values.clear();
