@@ -1,6 +1,5 @@
 #include "store/formats/hdf5_vlen.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,18 +35,6 @@ uint16_t u16_at(const unsigned char* p) {
   std::memcpy(&v, p, 2);
   return v;
 }
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 bool pread_all(int fd, void* buf, size_t n, uint64_t at) {
   auto* p = static_cast<unsigned char*>(buf);
@@ -156,24 +143,22 @@ bool read_chunked_ids(hid_t dataset, hid_t dcpl, int64_t first, int64_t count, s
 #endif
 }
 
-// The file behind `dataset` when this path can read it: its name (sec2 driver, 8-byte addresses
-// and lengths, no user block); "" otherwise.
-std::string readable_file(hid_t dataset) {
+// libhdf5's own descriptor of the file behind `dataset` when this path can read it (sec2
+// driver, 8-byte addresses and lengths, no user block), else -1: read with pread, which leaves
+// its offset alone, so the strings come from the very file libhdf5 opened.
+int readable_file(hid_t dataset) {
   Handle file(H5Iget_file_id(dataset));
-  if (!file.valid()) return "";
+  if (!file.valid()) return -1;
   Handle fcpl(H5Fget_create_plist(file.get())), fapl(H5Fget_access_plist(file.get()));
   size_t address_bytes = 0, length_bytes = 0;
   hsize_t user_block = 1;
   if (!fcpl.valid() || !fapl.valid() || H5Pget_sizes(fcpl.get(), &address_bytes, &length_bytes) < 0 ||
       H5Pget_userblock(fcpl.get(), &user_block) < 0 || address_bytes != 8 || length_bytes != 8 || user_block != 0 ||
       H5Pget_driver(fapl.get()) != H5FD_SEC2)
-    return "";
-  ssize_t n = H5Fget_name(file.get(), nullptr, 0);
-  if (n <= 0) return "";
-  std::string name(static_cast<size_t>(n) + 1, '\0');
-  if (H5Fget_name(file.get(), &name[0], name.size()) != n) return "";
-  name.resize(static_cast<size_t>(n));
-  return name;
+    return -1;
+  int* fd = nullptr;
+  if (H5Fget_vfd_handle(file.get(), fapl.get(), reinterpret_cast<void**>(&fd)) < 0 || fd == nullptr) return -1;
+  return *fd;
 }
 
 }  // namespace
@@ -187,11 +172,9 @@ Status read_vlen_strings_direct(hid_t dataset, int64_t first, int64_t count, std
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space.get(), &n, nullptr);
   if (static_cast<uint64_t>(first) + static_cast<uint64_t>(count) > n) return Status::ok();
-  const std::string path = readable_file(dataset);
-  if (path.empty()) return Status::ok();
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const int fd = readable_file(dataset);
   struct stat st;
-  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) return Status::ok();
+  if (fd < 0 || ::fstat(fd, &st) != 0) return Status::ok();
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
 
   std::vector<unsigned char> ids;
@@ -202,7 +185,7 @@ Status read_vlen_strings_direct(hid_t dataset, int64_t first, int64_t count, std
     const haddr_t at = H5Dget_offset(dataset);
     if (at == HADDR_UNDEF || H5Dget_storage_size(dataset) != n * kHeapIdBytes) return Status::ok();
     ids.resize(static_cast<size_t>(count) * kHeapIdBytes);
-    if (!ids.empty() && !pread_all(fd.get(), ids.data(), ids.size(), at + static_cast<uint64_t>(first) * kHeapIdBytes))
+    if (!ids.empty() && !pread_all(fd, ids.data(), ids.size(), at + static_cast<uint64_t>(first) * kHeapIdBytes))
       return Status::ok();
   } else if (layout != H5D_CHUNKED || !read_chunked_ids(dataset, dcpl.get(), first, count, &ids)) {
     return Status::ok();
@@ -222,7 +205,7 @@ Status read_vlen_strings_direct(hid_t dataset, int64_t first, int64_t count, std
     if (last == nullptr || addr != last_addr) {
       auto [it, fresh] = collections.try_emplace(addr);
       if (fresh) {
-        if (!load_collection(fd.get(), addr, file_size, &it->second)) return Status::ok();
+        if (!load_collection(fd, addr, file_size, &it->second)) return Status::ok();
         loaded_bytes += it->second.size;
         if (loaded_bytes > file_size) return Status::ok();
       }
