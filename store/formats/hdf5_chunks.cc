@@ -69,10 +69,12 @@ libdeflate_decompressor* decompressor() {
 
 }  // namespace
 
-ChunkedArray::ChunkedArray(hid_t dataset) : dataset_(dataset) {
+ChunkedArray::ChunkedArray(hid_t dataset) : ChunkedArray(dataset, stored_size(stored_type(dataset))) {
+  if (dataset > 0) stored_ = stored_type(dataset);
+}
+
+ChunkedArray::ChunkedArray(hid_t dataset, size_t element_size) : dataset_(dataset), element_size_(element_size) {
   if (dataset <= 0) return;
-  stored_ = stored_type(dataset);
-  element_size_ = stored_size(stored_);
   chunk_elements_ = deflate_chunk_elements(dataset, &shuffled_);
   length_ = h5::length(dataset);
   // A chunk is inflated whole: chunks above 64 MiB (HDF5 allows up to 4 GiB) go through H5Dread.
@@ -144,6 +146,7 @@ bool libdeflate_built() { return true; }
 #else
 bool libdeflate_built() { return false; }
 ChunkedArray::ChunkedArray(hid_t dataset) : dataset_(dataset) {}
+ChunkedArray::ChunkedArray(hid_t dataset, size_t element_size) : dataset_(dataset), element_size_(element_size) {}
 Result<ChunkedArray::Load> ChunkedArray::inflate(int64_t, unsigned char*, const std::string&) { return Load::kUseHdf5; }
 Status ChunkedArray::read(int64_t, int64_t, void*, bool* fell_back, const std::string&) {
   *fell_back = true;

@@ -26,6 +26,9 @@ class ChunkedArray {
   enum class Stored { kOther, kFloat32, kInt32, kInt64 };
   // `dataset` must outlive this object.
   explicit ChunkedArray(hid_t dataset);
+  // Elements of any type read as raw bytes of `element_size` each (stored() is kOther): e.g. the
+  // 16-byte global heap ids of a variable-length string dataset (hdf5_vlen.h).
+  ChunkedArray(hid_t dataset, size_t element_size);
   hid_t dataset() const { return dataset_; }
   bool fast() const { return fast_; }  // the libdeflate path applies
   Stored stored() const { return stored_; }

@@ -3,16 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
 
+#include "store/formats/hdf5_chunks.h"
 #include "store/formats/hdf5_util.h"
-
-#ifdef SCCELLO_HAVE_LIBDEFLATE
-#include <libdeflate.h>
-#endif
 
 namespace sccello::h5 {
 namespace {
@@ -81,66 +77,14 @@ bool load_collection(int fd, uint64_t addr, uint64_t file_size, Collection* c) {
   return true;
 }
 
-// HDF5's shuffle stores byte k of every element together; puts each element's bytes back.
-void unshuffle(const unsigned char* in, size_t elements, size_t size, unsigned char* out) {
-  for (size_t k = 0; k < size; ++k)
-    for (size_t e = 0; e < elements; ++e) out[e * size + k] = in[k * elements + e];
-}
-
-// The raw heap ids of [first, first + count) from chunked storage; false where not readable here.
-bool read_chunked_ids(hid_t dataset, hid_t dcpl, int64_t first, int64_t count, std::vector<unsigned char>* ids) {
-#ifdef SCCELLO_HAVE_LIBDEFLATE
-  hsize_t chunk = 0;
-  if (H5Pget_chunk(dcpl, 1, &chunk) != 1 || chunk == 0 || chunk > (uint64_t{64} << 20) / kHeapIdBytes) return false;
-  std::vector<H5Z_filter_t> filters;
-  for (int i = 0, n = H5Pget_nfilters(dcpl); i < n; ++i) {
-    unsigned flags = 0, cd[8];
-    size_t n_cd = 8;
-    filters.push_back(H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &n_cd, cd, 0, nullptr, nullptr));
-  }
-  const bool shuffled = filters == std::vector<H5Z_filter_t>{H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE};
-  const bool deflated = shuffled || filters == std::vector<H5Z_filter_t>{H5Z_FILTER_DEFLATE};
-  if (!deflated && !filters.empty()) return false;
-  const size_t chunk_bytes = static_cast<size_t>(chunk) * kHeapIdBytes;
-  std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> inflater(
-      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
-  if (!inflater) return false;
-  std::vector<unsigned char> raw, plain(chunk_bytes), unshuffled(chunk_bytes);
+// The raw heap ids of [first, first + count) from deflate chunks (ChunkedArray's raw-chunk path);
+// false where that path does not apply or a chunk does not read.
+bool read_chunked_ids(hid_t dataset, int64_t first, int64_t count, std::vector<unsigned char>* ids) {
+  ChunkedArray array(dataset, kHeapIdBytes);
+  if (!array.fast()) return false;
   ids->resize(static_cast<size_t>(count) * kHeapIdBytes);
-  const int64_t end = first + count;
-  for (int64_t k = first / static_cast<int64_t>(chunk); k * static_cast<int64_t>(chunk) < end; ++k) {
-    hsize_t offset = static_cast<hsize_t>(k) * chunk, stored = 0;
-    if (H5Dget_chunk_storage_size(dataset, &offset, &stored) < 0 || stored == 0 ||
-        stored > chunk_bytes + chunk_bytes / 64 + 1024)
-      return false;
-    raw.resize(stored);
-    uint32_t mask = 0;
-    if (H5Dread_chunk(dataset, H5P_DEFAULT, &offset, &mask, raw.data()) < 0) return false;
-    const unsigned deflate_bit = shuffled ? 2u : 1u;  // a set bit: that filter was skipped for this chunk
-    if (!deflated || (mask & deflate_bit)) {
-      if (stored != chunk_bytes) return false;
-      plain.assign(raw.begin(), raw.end());
-    } else {
-      size_t got = 0;
-      if (libdeflate_zlib_decompress(inflater.get(), raw.data(), stored, plain.data(), chunk_bytes, &got) !=
-              LIBDEFLATE_SUCCESS ||
-          got != chunk_bytes)
-        return false;
-    }
-    if (shuffled && !(mask & 1u)) {
-      unshuffle(plain.data(), static_cast<size_t>(chunk), kHeapIdBytes, unshuffled.data());
-      plain.swap(unshuffled);
-    }
-    const int64_t lo = k * static_cast<int64_t>(chunk);
-    const int64_t from = std::max(first, lo), to = std::min(end, lo + static_cast<int64_t>(chunk));
-    std::memcpy(ids->data() + (from - first) * kHeapIdBytes, plain.data() + (from - lo) * kHeapIdBytes,
-                static_cast<size_t>(to - from) * kHeapIdBytes);
-  }
-  return true;
-#else
-  (void)dataset, (void)dcpl, (void)first, (void)count, (void)ids;
-  return false;
-#endif
+  bool fell_back = false;
+  return array.read(first, count, ids->data(), &fell_back, "").is_ok() && !fell_back;
 }
 
 // libhdf5's own descriptor of the file behind `dataset` when this path can read it (sec2
@@ -187,7 +131,7 @@ Status read_vlen_strings_direct(hid_t dataset, int64_t first, int64_t count, std
     ids.resize(static_cast<size_t>(count) * kHeapIdBytes);
     if (!ids.empty() && !pread_all(fd, ids.data(), ids.size(), at + static_cast<uint64_t>(first) * kHeapIdBytes))
       return Status::ok();
-  } else if (layout != H5D_CHUNKED || !read_chunked_ids(dataset, dcpl.get(), first, count, &ids)) {
+  } else if (layout != H5D_CHUNKED || !read_chunked_ids(dataset, first, count, &ids)) {
     return Status::ok();
   }
 
