@@ -53,6 +53,11 @@ class FlatStringMap {
     }
   }
   size_t size() const { return entries_.size(); }
+  // The table as it is, for writing it out (VocabImage): the probe array, each slot (hash high
+  // half << 32) | (entry + 1) or 0 when empty, and the entries in insertion order.
+  const std::vector<uint64_t>& slots() const { return slots_; }
+  std::string_view key_at(size_t entry) const { return entries_[entry].key; }
+  const V& value_at(size_t entry) const { return entries_[entry].value; }
 
   // 64-bit multiply-xorshift over 8-byte words: a few ns for a gene id, well mixed in all bits.
   static uint64_t hash(std::string_view key) {

@@ -223,10 +223,8 @@ Result<GeneVocab> GeneVocab::load_cached(const std::string& dir, const std::stri
   for (int32_t token = 0; token < kCls; ++token)
     if (v.token_of(v.ids_[token]) != token) return v;  // an id listed twice: its first token wins, which
                                                       // an image by token order would not reproduce
-  StringPairs by_symbol, by_gencode;
-  for_each_symbol(t.symbols_text, [&](std::string_view s, std::string_view id) { by_symbol.emplace_back(s, id); });
-  for_each_gencode(t.gencode_text, [&](std::string_view s, std::string_view id) { by_gencode.emplace_back(s, id); });
-  (void)VocabImage::write(path, key, v.ids_, v.medians_, by_symbol, by_gencode);  // a cache: failing costs speed only
+  // a cache: failing costs speed only
+  (void)VocabImage::write(path, key, v.ids_, v.medians_, t.ensembl_by_symbol, t.gencode_by_symbol);
   return v;
 }
 

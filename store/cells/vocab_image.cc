@@ -36,39 +36,22 @@ uint64_t hash_of(std::string_view s) { return FlatStringMap<int32_t>::hash(s); }
 
 size_t aligned(size_t n) { return (n + 7) & ~size_t{7}; }
 
-// A frozen table's slots and entries built from pairs (first pair of a key wins); strings are
-// appended to the pool.
+// A map's slots as they are, and its entries as pool offsets (strings appended to the pool).
 struct TableBuild {
   std::vector<uint64_t> slots;
-  std::vector<uint32_t> entries;  // 4 per entry
+  std::vector<uint32_t> entries;  // 4 per entry: key offset, key length, value offset, value length
 };
 
-TableBuild build_table(const StringPairs& pairs, std::string* pool) {
+TableBuild build_table(const FlatStringMap<std::string_view>& map, std::string* pool) {
   TableBuild t;
-  size_t cap = 16;
-  while (cap < 2 * pairs.size() + 2) cap *= 2;  // load factor at most one half: probes end at an empty slot
-  t.slots.assign(cap, 0);
-  std::vector<std::string_view> keys;
-  for (const auto& [key, value] : pairs) {
-    const uint64_t h = hash_of(key);
-    const uint64_t tag = h >> 32;
-    size_t i = h & (cap - 1);
-    bool present = false;
-    for (; t.slots[i] != 0; i = (i + 1) & (cap - 1)) {
-      if ((t.slots[i] >> 32) == tag && keys[(t.slots[i] & 0xffffffffu) - 1] == key) {
-        present = true;
-        break;
-      }
+  t.slots = map.slots();
+  if (t.slots.empty()) t.slots.assign(2, 0);  // an empty map has no probe array yet; an image table needs one
+  for (size_t e = 0; e < map.size(); ++e) {
+    for (std::string_view text : {map.key_at(e), map.value_at(e)}) {
+      t.entries.push_back(static_cast<uint32_t>(pool->size()));
+      t.entries.push_back(static_cast<uint32_t>(text.size()));
+      pool->append(text);
     }
-    if (present) continue;
-    keys.push_back(key);
-    t.slots[i] = (tag << 32) | keys.size();
-    t.entries.push_back(static_cast<uint32_t>(pool->size()));
-    t.entries.push_back(static_cast<uint32_t>(key.size()));
-    pool->append(key);
-    t.entries.push_back(static_cast<uint32_t>(pool->size()));
-    t.entries.push_back(static_cast<uint32_t>(value.size()));
-    pool->append(value);
   }
   return t;
 }
@@ -111,8 +94,9 @@ VocabImage::~VocabImage() {
 }
 
 Status VocabImage::write(const std::string& path, uint64_t key, const std::vector<std::string>& ids,
-                         const std::vector<double>& medians, const StringPairs& ensembl_by_symbol,
-                         const StringPairs& gencode_by_symbol) {
+                         const std::vector<double>& medians,
+                         const FlatStringMap<std::string_view>& ensembl_by_symbol,
+                         const FlatStringMap<std::string_view>& gencode_by_symbol) {
   if (medians.size() != ids.size()) return Status::invalid("vocabulary image: " + std::to_string(ids.size()) +
                                                            " ids but " + std::to_string(medians.size()) + " medians");
   std::string pool;

@@ -13,15 +13,15 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "graph/status.h"
+#include "store/cells/flat_string_map.h"
 
 namespace sccello {
 
-// A string -> string table inside an image: open addressing over FlatStringMap's hash, slots of
-// (hash high half << 32 | entry + 1), entries of pool offsets.
+// A string -> string table inside an image: a FlatStringMap's slots as they were (its hash, slots
+// of hash high half << 32 | entry + 1), entries of pool offsets.
 class FrozenStringTable {
  public:
   // The value of `key`; false when absent.
@@ -37,19 +37,17 @@ class FrozenStringTable {
   const char* pool_ = nullptr;
 };
 
-using StringPairs = std::vector<std::pair<std::string_view, std::string_view>>;
-
 class VocabImage {
  public:
   ~VocabImage();
   VocabImage(const VocabImage&) = delete;
   VocabImage& operator=(const VocabImage&) = delete;
 
-  // Writes an image of these tables to `path` under `key` (a temporary file renamed over it).
-  // Duplicate keys in a table: the first pair wins, as with the vocabulary's maps.
+  // Writes an image of these tables to `path` under `key` (a temporary file renamed over it):
+  // the symbol maps' slots and entries as they are, their strings into the image's pool.
   static Status write(const std::string& path, uint64_t key, const std::vector<std::string>& ids,
-                      const std::vector<double>& medians, const StringPairs& ensembl_by_symbol,
-                      const StringPairs& gencode_by_symbol);
+                      const std::vector<double>& medians, const FlatStringMap<std::string_view>& ensembl_by_symbol,
+                      const FlatStringMap<std::string_view>& gencode_by_symbol);
   // Maps the image at `path`; nullptr when it is absent, written under another key, or malformed.
   static std::shared_ptr<const VocabImage> open(const std::string& path, uint64_t key);
 
