@@ -77,18 +77,23 @@ int64_t tokenize_all(const Tokenizer& tok, const Matrix& m, int threads, std::ve
   return tokens;
 }
 
-// Arg = threads (the import's --threads): 1, and every core.
+// Args = threads (the import's --threads: 1, and every core), and whether values are made (1:
+// the training path; 0: the import's, whose records keep counts).
 void BM_TokenizePbmc3k(benchmark::State& state) {
   const Matrix& m = pbmc3k_rows();
-  Tokenizer tok(vocab(), m.genes, TokenizerOptions{});
+  TokenizerOptions options;
+  options.values = state.range(1) != 0;
+  Tokenizer tok(vocab(), m.genes, options);
   std::vector<TokenizedCell> out;
   int64_t total_tokens = 0;
   for (auto _ : state) total_tokens += tokenize_all(tok, m, static_cast<int>(state.range(0)), &out);
   state.SetItemsProcessed(state.iterations() * m.cells);
   state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(total_tokens), benchmark::Counter::kIsRate);
-  state.SetLabel(std::to_string(state.range(0)) + " thread(s)");
+  state.SetLabel(std::to_string(state.range(0)) + " thread(s)" + (options.values ? ", values" : ", counts"));
 }
-BENCHMARK(BM_TokenizePbmc3k)->Arg(1)->Arg(cores())->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TokenizePbmc3k)
+    ->Args({1, 1})->Args({cores(), 1})->Args({1, 0})->Args({cores(), 0})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The numpy/scipy per-cell reference (bench/tokenize_numpy.py) on the same file; returns its
 // cells/s (tokenization only, as it prints), 0 when python3 with numpy/scipy/h5py is missing.
