@@ -43,10 +43,46 @@ double Tokenizer::total(const int32_t* cols, const float* counts, int64_t nnz) c
   return n;
 }
 
+namespace {
+
+// Largest float below 2^31: integers up to it convert to int32 exactly.
+constexpr float kLargeCount = 2147483520.0f;
+
+// The total of k gathered counts, and *whole: whether every count is an integer of at most
+// kLargeCount. Then every partial sum is an integer below 2^53, exact in double in any order, so
+// eight sums run side by side (a sequential sum is a chain of dependent additions, ~4 cycles
+// per gene); otherwise the counts are summed one after the other in column order, as total()
+// does. Branch-free, so the compiler vectorises both the check and the eight sums.
+double sum_counts(const float* x, size_t k, bool* whole) {
+  bool integers = k < (size_t{1} << 22);  // k * 2^31 < 2^53
+  double part[8] = {};
+  size_t i = 0;
+  for (; i + 8 <= k; i += 8) {
+    for (int j = 0; j < 8; ++j) {
+      float y = std::min(x[i + j], kLargeCount);
+      integers &= (x[i + j] <= kLargeCount) & (static_cast<float>(static_cast<int32_t>(y)) == y);
+      part[j] += x[i + j];
+    }
+  }
+  for (; i < k; ++i) {
+    float y = std::min(x[i], kLargeCount);
+    integers &= (x[i] <= kLargeCount) & (static_cast<float>(static_cast<int32_t>(y)) == y);
+    part[i % 8] += x[i];
+  }
+  *whole = integers;
+  if (integers) return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  double sum = 0;
+  for (size_t j = 0; j < k; ++j) sum += x[j];
+  return sum;
+}
+
+}  // namespace
+
 // Collects the cell's expressed vocabulary genes into the scratch arrays (column order); returns
-// how many and sets *n to the total, summed in the same order as total().
+// how many, sets *n to the total (equal to total()'s) and *whole to whether every gathered count
+// is an integer of at most kLargeCount.
 size_t Tokenizer::gather(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* s,
-                         double* n) const {
+                         double* n, bool* whole) const {
   if (s->count.size() < static_cast<size_t>(nnz)) {
     size_t cap = static_cast<size_t>(nnz) + nnz / 2;
     s->token.resize(cap);
@@ -60,21 +96,20 @@ size_t Tokenizer::gather(const int32_t* cols, const float* counts, int64_t nnz, 
   float* count = s->count.data();
   double* median = s->median.data();
   const Column* column = column_.data();
-  double sum = 0;
   size_t k = 0;
-  bool all = options_.total_over_all_genes;
   for (int64_t i = 0; i < nnz; ++i) {
     assert(cols[i] >= 0 && static_cast<size_t>(cols[i]) < column_.size());  // check_row_block ran
     if (i + 24 < nnz) __builtin_prefetch(column + cols[i + 24]);
     const Column& c = column[cols[i]];
     float x = counts[i];
-    if (all || c.token >= 0) sum += x;
     token[k] = c.token;
     count[k] = x;
     median[k] = c.median;
     k += (c.token >= 0) & (x > 0);  // branch-free compaction
   }
-  *n = sum;
+  // The vocabulary genes' total is the sum of what was gathered (the zeros left out add nothing).
+  *n = sum_counts(count, k, whole);
+  if (options_.total_over_all_genes) *n = total(cols, counts, nnz);
   return k;
 }
 
@@ -124,7 +159,7 @@ struct Before {
 // digits spread over the cell's own range; then an exact comparison sort inside each run of
 // equal scaled keys (rare: float ranks within 2^-20 of the cell's key range, or true ties).
 // Items come in column order and the radix sort is stable, so runs start in column order.
-constexpr int kDigitBits = 10, kPasses = 2;
+constexpr int kDigitBits = 9, kPasses = 2;
 constexpr uint32_t kBins = 1u << kDigitBits;
 
 void order_items(TokenizeScratch* s, size_t k, uint32_t lo, uint32_t hi) {
@@ -182,7 +217,8 @@ bool is_small_count(float x) { return x < 64 && x == static_cast<float>(static_c
 void Tokenizer::tokenize(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* s,
                          TokenizedCell* out) const {
   double n;
-  size_t k = gather(cols, counts, nnz, s, &n);
+  bool whole;
+  size_t k = gather(cols, counts, nnz, s, &n, &whole);
   if (n == 0) n = 1;
   const double target = options_.target_sum;
   uint32_t lo = 0, hi = 0;
@@ -199,14 +235,22 @@ void Tokenizer::tokenize(const int32_t* cols, const float* counts, int64_t nnz, 
   const uint64_t* keys = s->keys.data();
   const int32_t* token = s->token.data();
   const float* count = s->count.data();
-  bool integral = true;
-  for (size_t i = 0; i < keep; ++i) {
-    uint32_t item = keys[i] & 0xffffffffu;
-    float x = count[item];
-    tokens[i + 1] = token[item];
-    bool fits = x < 4294967296.0f;  // a count the record can hold (checked before the cast)
-    counts_out[i + 1] = fits ? static_cast<uint32_t>(x) : 0;
-    integral = integral && x == std::floor(x) && fits;
+  bool integral = true;  // every kept count an integer the record can hold (below 2^32)
+  if (whole) {  // so is every count (gather checked)
+    for (size_t i = 0; i < keep; ++i) {
+      uint32_t item = keys[i] & 0xffffffffu;
+      tokens[i + 1] = token[item];
+      counts_out[i + 1] = static_cast<uint32_t>(static_cast<int32_t>(count[item]));
+    }
+  } else {
+    for (size_t i = 0; i < keep; ++i) {
+      uint32_t item = keys[i] & 0xffffffffu;
+      float x = std::min(count[item], 4294967296.0f);  // a cast that cannot overflow
+      tokens[i + 1] = token[item];
+      int64_t truncated = static_cast<int64_t>(x);
+      counts_out[i + 1] = static_cast<uint32_t>(truncated);
+      integral &= (x < 4294967296.0f) & (static_cast<float>(truncated) == x);  // branch-free
+    }
   }
   if (!integral) out->counts.clear();
   out->values_from_counts = integral && target == 10000.0;

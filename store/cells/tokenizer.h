@@ -100,7 +100,8 @@ class Tokenizer {
     int32_t token = -1;  // -1 when the column is not used
     double median = 0;
   };
-  size_t gather(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* s, double* n) const;
+  size_t gather(const int32_t* cols, const float* counts, int64_t nnz, TokenizeScratch* s, double* n,
+                bool* whole) const;
   TokenizerOptions options_;
   std::vector<Column> column_;  // per matrix column
   GeneMapReport report_;
