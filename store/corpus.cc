@@ -106,8 +106,9 @@ bool counts_encodable(const CellRecord& c) {
   size_t n = c.tokens.size();
   if (c.counts.size() != n || (c.values.size() != n && !c.values_from_counts)) return false;
   if (!(c.total >= 1) || c.total != std::floor(c.total) || c.total > 9007199254740992.0) return false;
-  for (size_t i = 0; i < n; ++i)
-    if (c.tokens[i] < 0 || c.tokens[i] >= 32768) return false;
+  uint32_t outside = 0;  // tokens outside [0, 32768): branch-free, so the compiler vectorises it
+  for (size_t i = 0; i < n; ++i) outside |= static_cast<uint32_t>(c.tokens[i]) >> 15;
+  if (outside != 0) return false;
   if (c.values_from_counts) return true;  // the identity holds by construction
   ValueOfCount value(c.total);
   for (size_t i = 0; i < n; ++i) {
@@ -118,36 +119,45 @@ bool counts_encodable(const CellRecord& c) {
 }
 
 void put_counts(std::string* out, const CellRecord& c) {
-  size_t n = c.tokens.size();
-  const uint32_t* counts = c.counts.data();
+  const size_t n = c.tokens.size();
+  const int32_t* __restrict tokens = c.tokens.data();
+  const uint32_t* __restrict counts = c.counts.data();
   put_varint(out, static_cast<uint64_t>(c.total));
-  // Sized first, then written through a pointer; both loops branch-free on `count == 1`, which
-  // is a coin flip per token (a branch there mispredicted every other token).
-  size_t varint_bytes = 0;
+  // Sized first, then written through a pointer; the loops are branch-free on `count == 1`,
+  // which is a coin flip per token (a branch there mispredicted every other token).
+  size_t varint_bytes = 0, multibyte = 0;
   for (size_t i = 0; i < n; ++i) {
     uint32_t v = counts[i];
     varint_bytes += (v != 1) + (v >= (1u << 7)) + (v >= (1u << 14)) + (v >= (1u << 21)) + (v >= (1u << 28));
+    multibyte += v >= (1u << 7);
   }
   size_t at = out->size();
-  out->resize(at + 2 * n + varint_bytes + 1);  // + 1: the loop below may store one byte past the end
-  char* tok = &(*out)[at];  // u16 in host order (little-endian hosts: x86, arm64); unaligned
+  out->resize(at + 2 * n + varint_bytes + 1);  // + 1: the loops below may store one byte past the end
+  char* __restrict tok = &(*out)[at];  // u16 in host order (little-endian hosts: x86, arm64); unaligned
   for (size_t i = 0; i < n; ++i) {
-    uint16_t t = static_cast<uint16_t>(c.tokens[i] << 1 | (counts[i] == 1));
+    uint16_t t = static_cast<uint16_t>(static_cast<uint32_t>(tokens[i]) << 1 | (counts[i] == 1));
     std::memcpy(tok + 2 * i, &t, 2);
   }
   char* p = tok + 2 * n;
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t v = counts[i];
-    if (v < 0x80) {  // nearly every count: one byte, kept only when the count is not 1
-      *p = static_cast<char>(v);
-      p += v != 1;
-      continue;
+  if (multibyte == 0) {  // nearly every cell: every count one byte, kept only when it is not 1
+    for (size_t i = 0; i < n; ++i) {
+      *p = static_cast<char>(counts[i]);
+      p += counts[i] != 1;
     }
-    while (v >= 0x80) {
-      *p++ = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t v = counts[i];
+      if (v < 0x80) {
+        *p = static_cast<char>(v);
+        p += v != 1;
+        continue;
+      }
+      while (v >= 0x80) {
+        *p++ = static_cast<char>((v & 0x7f) | 0x80);
+        v >>= 7;
+      }
+      *p++ = static_cast<char>(v);
     }
-    *p++ = static_cast<char>(v);
   }
   out->pop_back();
 }
