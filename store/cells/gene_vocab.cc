@@ -288,4 +288,37 @@ GeneMapping GeneVocab::map(const std::string& var_id) const {
   return m;
 }
 
+std::vector<GeneMapping> GeneVocab::map_all(const std::vector<std::string>& var_ids) const {
+  constexpr size_t kAhead = 8;
+  const size_t n = var_ids.size();
+  std::vector<GeneMapping> out(n);
+  // Symbols first, to Ensembl ids (both tables' slots prefetched when mapped from an image).
+  std::vector<size_t> symbols;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& id = var_ids[i];
+    if (id.empty()) continue;
+    if (looks_like_ensembl(id)) out[i].ensembl_id = strip_ensembl_version(id);
+    else symbols.push_back(i);
+  }
+  for (size_t j = 0; j < symbols.size(); ++j) {
+    if (image_ && j + kAhead < symbols.size()) {
+      const std::string& ahead = var_ids[symbols[j + kAhead]];
+      image_->ensembl_by_symbol().prefetch(ahead);
+      image_->gencode_by_symbol().prefetch(ahead);
+    }
+    GeneMapping& m = out[symbols[j]];
+    m.ensembl_id = to_ensembl(var_ids[symbols[j]]);
+    if (m.ensembl_id.empty()) m.kind = GeneMapping::Kind::kUnknownSymbol;
+  }
+  // Then Ensembl ids to tokens.
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) token_by_id_.prefetch(out[i + kAhead].ensembl_id);
+    GeneMapping& m = out[i];
+    if (m.ensembl_id.empty()) continue;  // an empty id (kEmpty) or an unknown symbol
+    m.token = token_of(m.ensembl_id);
+    m.kind = m.token >= 0 ? GeneMapping::Kind::kMapped : GeneMapping::Kind::kNotInVocab;
+  }
+  return out;
+}
+
 }  // namespace sccello

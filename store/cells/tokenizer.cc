@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstring>
 #include <thread>
-#include <unordered_set>
 
 namespace sccello {
 
@@ -14,19 +13,21 @@ Tokenizer::Tokenizer(const GeneVocab& vocab, const std::vector<std::string>& gen
                      const TokenizerOptions& options)
     : options_(options), column_(gene_ids.size()) {
   report_.genes_in_file = static_cast<int64_t>(gene_ids.size());
-  std::unordered_set<int32_t> seen;
+  std::vector<GeneMapping> mapped = vocab.map_all(gene_ids);
+  std::vector<bool> seen(static_cast<size_t>(vocab.size()));
   for (size_t c = 0; c < gene_ids.size(); ++c) {
-    GeneMapping m = vocab.map(gene_ids[c]);
+    const GeneMapping& m = mapped[c];
     switch (m.kind) {
       case GeneMapping::Kind::kEmpty: ++report_.empty_id; continue;
       case GeneMapping::Kind::kUnknownSymbol: ++report_.unknown_symbol; continue;
       case GeneMapping::Kind::kNotInVocab: ++report_.not_in_vocab; continue;
       default: break;
     }
-    if (!seen.insert(m.token).second) {
+    if (seen[m.token]) {
       ++report_.duplicate;
       continue;
     }
+    seen[m.token] = true;
     column_[c] = {m.token, vocab.median(m.token)};
     ++report_.mapped;
   }

@@ -70,6 +70,10 @@ Status write_all(int fd, const std::string& bytes, const std::string& path) {
 
 }  // namespace
 
+void FrozenStringTable::prefetch(std::string_view key) const {
+  if (slots_ != nullptr) __builtin_prefetch(&slots_[hash_of(key) & mask_]);
+}
+
 bool FrozenStringTable::find(std::string_view key, std::string_view* value) const {
   if (slots_ == nullptr) return false;
   const uint64_t h = hash_of(key);

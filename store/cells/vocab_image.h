@@ -26,6 +26,8 @@ class FrozenStringTable {
  public:
   // The value of `key`; false when absent.
   bool find(std::string_view key, std::string_view* value) const;
+  // Starts loading the slot where find(key) begins, for a find a few keys later.
+  void prefetch(std::string_view key) const;
   size_t size() const { return entries_; }
 
  private:

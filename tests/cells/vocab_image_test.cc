@@ -48,6 +48,12 @@ std::vector<std::string> probe_ids() {
     if (a != std::string::npos) ids.push_back(line.substr(a + 1, line.find(',', a + 1) - a - 1));
   }
   for (std::string miss : {"", "NOT-A-GENE", "cd3e", "ENSG00000000000", "CD3E ", "MT-", "\xff\xfe"}) ids.push_back(miss);
+  // Ensembl ids as matrices name them: bare, with a version, and ones the vocabulary lacks.
+  for (int32_t t = 2; t < vocab().size(); t += 7) {
+    ids.push_back(vocab().gene_id(t));
+    ids.push_back(vocab().gene_id(t) + "." + std::to_string(t % 13));
+  }
+  for (std::string other : {"ENSG00000000000.1", "ENSMUSG00000000001", "ENS", "ENSG"}) ids.push_back(other);
   EXPECT_GT(ids.size(), 100000u);
   return ids;
 }
@@ -58,11 +64,17 @@ void expect_same(const GeneVocab& got, const GeneVocab& want, const std::vector<
     ASSERT_EQ(got.median(t), want.median(t)) << t;
     ASSERT_EQ(got.token_of(want.gene_id(t)), want.token_of(want.gene_id(t))) << t;
   }
-  for (const std::string& id : probes) {
+  const std::vector<GeneMapping> batch = got.map_all(probes);  // the batched, prefetching form
+  ASSERT_EQ(batch.size(), probes.size());
+  for (size_t i = 0; i < probes.size(); ++i) {
+    const std::string& id = probes[i];
     GeneMapping a = got.map(id), b = want.map(id);
     ASSERT_EQ(static_cast<int>(a.kind), static_cast<int>(b.kind)) << id;
     ASSERT_EQ(a.token, b.token) << id;
     ASSERT_EQ(a.ensembl_id, b.ensembl_id) << id;
+    ASSERT_EQ(static_cast<int>(batch[i].kind), static_cast<int>(b.kind)) << id;
+    ASSERT_EQ(batch[i].token, b.token) << id;
+    ASSERT_EQ(batch[i].ensembl_id, b.ensembl_id) << id;
   }
 }
 
