@@ -343,7 +343,7 @@ Status Importer::run(CellImportReport* report) {
   SCCELLO_RETURN_IF_ERROR(annotations_.init(reader_, o_, path_));
   SCCELLO_RETURN_IF_ERROR(check_.init(reader_));
   seen_ids_.reserve(static_cast<size_t>(std::max<int64_t>(0, reader_.num_cells())));
-  if (o_.threads == 1) {  // one thread: read, encode and write each block in turn
+  if (!o_.overlap_io) {  // one thread: read, encode and write each block in turn
     Fetched f;
     for (fetch(&f); f.have && f.status.is_ok(); fetch(&f)) {
       SCCELLO_RETURN_IF_ERROR(encode_block(&f, report));
@@ -352,9 +352,10 @@ Status Importer::run(CellImportReport* report) {
     }
     return finish(f.status, report);
   }
-  // More threads: block i is encoded while block i + 1 is read and block i - 1 is written, each
-  // on a thread of its own (reading and writing are serial; alone they left a core idle). Three
-  // buffers rotate through the three roles.
+  // Block i is encoded (by o_.threads tokenizer threads) while block i + 1 is read and block
+  // i - 1 is written, each on a thread of its own (reading and writing are serial; alone they
+  // left a core idle, and inflating pbmc3k's chunks was a fifth of its import). Three buffers
+  // rotate through the three roles.
   std::array<Fetched, 3> buf;
   int encoding = 0, reading = 1, writing = 2;
   std::thread writer;

@@ -37,6 +37,10 @@ struct CellImportOptions {
   bool assume_normalized = false;   // input is log1p(CP10k): counts recovered from per-cell totals
   int64_t block_rows = 512;  // cells read and written per block (half the pages 1024 touched)
   int threads = 1;                  // tokenizer threads per block (0 = cores); output order is fixed
+  // The next block read (HDF5 chunks inflated) and the previous one written on threads of their
+  // own while a block is tokenized, also with one tokenizer thread; false: one thread does all
+  // three in turn.
+  bool overlap_io = true;
   bool replace = false;             // replace an existing dataset of that name
   size_t write_batch_bytes = 8 << 20;  // cell records per write batch (bytes)
   // Term ids a CL release knows (live or obsolete); others are kept as unmapped. nullptr = no check.

@@ -33,15 +33,17 @@ TEST(cellsTokenizeThreads, SameCellsWhateverTheThreadCount) {
   }
 }
 
-// The import pipeline with threads (block i read, i - 1 written, i encoded, each on its own
-// thread) stores what one thread stores, cell for cell, over many small blocks.
+// The import pipeline (block i read, i - 1 written, i encoded, each on its own thread; one to
+// three tokenizer threads) stores what one thread doing all three in turn stores, cell for
+// cell, over many small blocks.
 TEST(cellsImportThreads, SameStoreWhateverTheThreadCount) {
   std::vector<std::vector<CellRecord>> stores;
-  for (int threads : {1, 2, 3}) {
-    auto store = fresh_store(Backend::kRocksDb, "threads_" + std::to_string(threads));
+  for (auto [threads, overlap] : {std::pair{1, false}, {1, true}, {2, true}, {3, true}}) {
+    auto store = fresh_store(Backend::kRocksDb, "threads_" + std::to_string(threads) + std::to_string(overlap));
     CellImportOptions o;
     o.dataset = "pbmc3k";
     o.threads = threads;
+    o.overlap_io = overlap;
     o.block_rows = 300;  // nine blocks
     auto report = import_cells(*store, vocab(), data("cells/pbmc3k_seurat/pbmc3k_seurat.h5ad"), o);
     ASSERT_TRUE(report.is_ok()) << report.status().message();
@@ -65,7 +67,7 @@ TEST(cellsImportThreads, SameStoreWhateverTheThreadCount) {
 
 // A 1,000-cell matrix in memory whose cell `bad_row` breaks the import (a repeated id or a
 // fractional count): read in 128-cell blocks, the error is found eight blocks in.
-Status import_broken_matrix(Store& store, int threads, bool duplicate_id) {
+Status import_broken_matrix(Store& store, int threads, bool overlap, bool duplicate_id) {
   const int64_t rows = 1000, cols = 40, bad_row = 900;
   std::vector<int64_t> indptr{0};
   std::vector<int32_t> indices;
@@ -94,15 +96,17 @@ Status import_broken_matrix(Store& store, int threads, bool duplicate_id) {
   CellImportOptions o;
   o.dataset = "broken";
   o.threads = threads;
+  o.overlap_io = overlap;
   o.block_rows = 128;
   return import_cells(store, vocab(), **reader, "broken.h5ad", o).status();
 }
 
 TEST(cellsImportThreads, ALateBlocksErrorStopsTheImportWithNothingStored) {
-  for (int threads : {1, 2}) {
+  for (auto [threads, overlap] : {std::pair{1, false}, {1, true}, {2, true}}) {
     for (bool duplicate_id : {true, false}) {
-      auto store = fresh_store(Backend::kRocksDb, "broken_" + std::to_string(threads) + std::to_string(duplicate_id));
-      Status st = import_broken_matrix(*store, threads, duplicate_id);
+      auto store = fresh_store(Backend::kRocksDb,
+                               "broken_" + std::to_string(threads) + std::to_string(overlap) + std::to_string(duplicate_id));
+      Status st = import_broken_matrix(*store, threads, overlap, duplicate_id);
       ASSERT_FALSE(st.is_ok()) << threads;
       if (duplicate_id) EXPECT_NE(st.message().find("duplicate cell id 'cell3' at rows 3 and 900"), std::string::npos) << st.message();
       else EXPECT_NE(st.message().find("2.5") , std::string::npos) << st.message();
