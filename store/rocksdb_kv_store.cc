@@ -37,6 +37,15 @@ Status from_rocks(const rocksdb::Status& s, const std::string& path, const char*
 // are removed by the next writable open (nothing refers to them).
 std::string ingest_dir(const std::string& path) { return path + "/sccello-ingest"; }
 
+// How a table file is written: the kernel is asked to start writing it back every megabyte
+// (sync_file_range), so that the fdatasync before it is ingested waits for the last megabyte
+// only; a 50k-cell import's 100 MB file waited ~40 ms there.
+rocksdb::EnvOptions table_env_options() {
+  rocksdb::EnvOptions env;
+  env.bytes_per_sync = 1 << 20;
+  return env;
+}
+
 // SortedLoader of the RocksDB backend: one table file written with SstFileWriter (the store's
 // own options: LZ4 unless the caller says the values do not compress, bloom filters) and
 // ingested by finish(); the file moves into the store.
@@ -45,7 +54,7 @@ class SstLoader final : public SortedLoader {
   SstLoader(rocksdb::DB* db, const rocksdb::Options& options, std::string store_path)
       : db_(db),
         // the file is ingested right after and read back soon (training): its pages stay cached
-        writer_(rocksdb::EnvOptions(), options, /*column_family=*/nullptr, /*invalidate_page_cache=*/false),
+        writer_(table_env_options(), options, /*column_family=*/nullptr, /*invalidate_page_cache=*/false),
         store_path_(std::move(store_path)) {}
   ~SstLoader() override { remove_file(); }
 
