@@ -83,7 +83,9 @@ int main(int argc, char** argv) {
   app.add_option("--release", ctx.release, "ontology release name (default: newest imported)");
   app.add_flag("--tsv", ctx.tsv, "tab-separated output with a header row");
   app.add_flag("--json", ctx.json, "JSON output");
-  app.add_option("--threads", ctx.threads, "worker threads (default: number of cores)");
+  app.add_option("--threads", ctx.threads,
+                 "worker threads (default: number of cores); cells import: tokenizer threads, with the file read "
+                 "and the store written beside them");
 
   add_ontology_commands(app, ctx);
   add_targets_commands(app, ctx);
