@@ -155,10 +155,11 @@ struct Before {
   }
 };
 
-// Orders items by (rank descending, column ascending): a stable LSD radix sort (two 10-bit
-// passes) on the float key relative to the cell's smallest key, scaled to 20 bits, so that the
-// digits spread over the cell's own range; then an exact comparison sort inside each run of
-// equal scaled keys (rare: float ranks within 2^-20 of the cell's key range, or true ties).
+// Orders items by (rank descending, column ascending): a stable LSD radix sort (two 9-bit
+// passes; 10-bit ones were ~5% slower) on the float key relative to the cell's smallest key,
+// scaled to 18 bits, so that the digits spread over the cell's own range; then an exact
+// comparison sort inside each run of equal scaled keys (rare: float ranks within 2^-18 of the
+// cell's key range, or true ties).
 // Items come in column order and the radix sort is stable, so runs start in column order.
 constexpr int kDigitBits = 9, kPasses = 2;
 constexpr uint32_t kBins = 1u << kDigitBits;
