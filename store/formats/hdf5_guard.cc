@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
+#include <string>
 #include <utility>
 
 namespace sccello {
@@ -131,6 +133,46 @@ bool read_pipe(int fd, std::chrono::steady_clock::time_point deadline, size_t en
 
 }  // namespace
 
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+// Whether thread `tid` of this process is on a CPU or waiting for one (state R), or in an
+// uninterruptible wait (D), from /proc/self/task/TID/stat; false when it cannot be read.
+bool thread_busy(const std::string& tid) {
+  std::FILE* f = std::fopen(("/proc/self/task/" + tid + "/stat").c_str(), "r");
+  if (f == nullptr) return false;
+  char buf[512];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  const char* close = std::strrchr(buf, ')');  // the state follows the name, which may hold spaces
+  return close != nullptr && close[1] == ' ' && (close[2] == 'R' || close[2] == 'D');
+}
+
+// AddressSanitizer's allocator (GCC 12's libasan) takes no locks around fork: a thread inside
+// it at the fork leaves its lock held in the child, whose first malloc then hangs until the
+// guard's timeout (seen in the tests: RocksDB's timer thread starting as a store opened, just
+// before an import forked). glibc's malloc is fork-safe, so only sanitizer builds wait, up to a
+// second, for the process's other threads to be off the CPU.
+void let_other_threads_settle() {
+  const std::string self = std::to_string(::gettid());
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    bool busy = false;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+      const std::string tid = e.path().filename().string();
+      if (tid != self && thread_busy(tid)) busy = true;
+    }
+    if (!busy || ec) return;
+    ::usleep(5000);
+  }
+}
+#else
+void let_other_threads_settle() {}
+#endif
+
+}  // namespace
+
 Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open, const Hdf5GuardOptions& options,
                            const CellFileNote& note) {
   Hdf5Check check;
@@ -139,6 +181,7 @@ Hdf5Check start_hdf5_check(const std::string& path, const CellMatrixOpener& open
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return check;  // no child possible: the caller reads the file unguarded
   const pid_t parent = ::getpid();
+  let_other_threads_settle();
   pid_t pid = ::fork();
   if (pid < 0) {
     ::close(fds[0]), ::close(fds[1]);
