@@ -7,8 +7,11 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <exception>
+#include <memory>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -285,18 +288,47 @@ std::string report_json(const CellImportReport& r) {
   return json_dump(j);
 }
 
-// The import proper, once the reader, tokenizer and writer exist. Per block: read the block and
-// its annotations; check cell ids on the calling thread; split the rows over the worker threads
+// A thread that keeps what it throws for the thread that joins it (an exception leaving a
+// thread ends the process; an import's bad_alloc must reach the caller, as it does when one
+// thread does everything), and is joined when it goes out of scope, also while an exception
+// unwinds. Not movable: the thread refers to it.
+class Task {
+ public:
+  template <class Fn>
+  explicit Task(Fn fn)
+      : thread_([this, fn] {
+          try {
+            fn();
+          } catch (...) {
+            thrown_ = std::current_exception();
+          }
+        }) {}
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  ~Task() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // Waits for the thread; throws what it threw.
+  void join() {
+    if (thread_.joinable()) thread_.join();
+    if (thrown_) std::rethrow_exception(std::exchange(thrown_, nullptr));
+  }
+
+ private:
+  std::exception_ptr thrown_;  // before thread_: it exists when the thread starts
+  std::thread thread_;
+};
+
+// The import proper. start() checks the annotation columns and, with overlap_io, starts reading
+// the first block; run() takes the tokenizer and the writer. Per block: read the block and its
+// annotations; check cell ids on the calling thread; split the rows over the tokenizer threads
 // (count check, tokenizing, encoding each cell record into the range's buffer); hand the records
-// to the writer in row order, so the store is the same whatever the thread count. With more than
-// one thread, reading the next block and writing the previous one overlap the encoding (run()).
+// to the writer in row order, so the store is the same whatever the thread count. With
+// overlap_io, reading the next block and writing the previous one overlap the encoding.
 class Importer {
  public:
   Importer(const CellImportOptions& o, CellMatrixReader& reader, std::string path)
       : o_(o), reader_(reader), path_(std::move(path)), check_(o, reader.describe()) {}
-  ~Importer() {
-    if (first_read_.joinable()) first_read_.join();
-  }
   // Checks the annotation columns; with overlap_io, starts reading the first block on a thread of
   // its own, so that it is read while the caller builds the tokenizer (the gene mapping, ~4 ms
   // for pbmc3k's 32,738 symbols) and opens the writer. The reader is then this object's alone.
@@ -335,7 +367,7 @@ class Importer {
   AnnotationSource annotations_;
   std::unordered_map<uint64_t, int64_t> seen_ids_;
   std::array<Fetched, 3> buf_;  // the blocks in flight (run()); buf_[0] the first, read by start()
-  std::thread first_read_;
+  std::unique_ptr<Task> first_read_;  // after buf_: joined before it goes
 };
 
 // Reads the next block and its annotations (the only calls into the reader).
@@ -351,7 +383,7 @@ Status Importer::start() {
   SCCELLO_RETURN_IF_ERROR(annotations_.init(reader_, o_, path_));
   SCCELLO_RETURN_IF_ERROR(check_.init(reader_));
   seen_ids_.reserve(static_cast<size_t>(std::max<int64_t>(0, reader_.num_cells())));
-  if (o_.overlap_io) first_read_ = std::thread([this] { fetch(&buf_[0]); });
+  if (o_.overlap_io) first_read_ = std::make_unique<Task>([this] { fetch(&buf_[0]); });
   return Status::ok();
 }
 
@@ -373,22 +405,23 @@ Status Importer::run(const Tokenizer& tok, DatasetWriter& out, CellImportReport*
   // rotate through the three roles.
   std::array<Fetched, 3>& buf = buf_;
   int encoding = 0, reading = 1, writing = 2;
-  std::thread writer;
   Status written;
+  std::unique_ptr<Task> writer;  // after `written`: joined before it goes
   auto join_writer = [&] {
-    if (writer.joinable()) writer.join();
+    if (writer) writer->join();
+    writer.reset();
     return written;
   };
-  first_read_.join();  // buf[encoding], read by start()
+  if (first_read_) first_read_->join();  // buf[encoding], read by start()
   while (buf[encoding].have && buf[encoding].status.is_ok()) {
-    std::thread prefetch([&, r = reading] { fetch(&buf[r]); });
+    Task prefetch([&, r = reading] { fetch(&buf[r]); });
     Status st = encode_block(&buf[encoding], report);
     Status earlier = join_writer();  // the previous block's error comes first
     if (!earlier.is_ok() || !st.is_ok()) {
       prefetch.join();
       return earlier.is_ok() ? st : earlier;
     }
-    writer = std::thread([&, w = encoding] { written = write_block(buf[w]); });
+    writer = std::make_unique<Task>([&, w = encoding] { written = write_block(buf[w]); });
     prefetch.join();
     const Fetched& done = buf[encoding];
     if (o_.progress) o_.progress(done.block.first_row + done.block.num_rows(), reader_.num_cells());

@@ -38,8 +38,8 @@ struct CellImportOptions {
   int64_t block_rows = 512;  // cells read and written per block (half the pages 1024 touched)
   int threads = 1;                  // tokenizer threads per block (0 = cores); output order is fixed
   // The next block read (HDF5 chunks inflated) and the previous one written on threads of their
-  // own while a block is tokenized, also with one tokenizer thread; false: one thread does all
-  // three in turn.
+  // own while a block is tokenized, also with one tokenizer thread; false: reading, tokenizing
+  // (over `threads` threads) and writing take turns.
   bool overlap_io = true;
   bool replace = false;             // replace an existing dataset of that name
   size_t write_batch_bytes = 8 << 20;  // cell records per write batch (bytes)

@@ -153,14 +153,16 @@ bool thread_busy(const std::string& tid) {
 // it at the fork leaves its lock held in the child, whose first malloc then hangs until the
 // guard's timeout (seen in the tests: RocksDB's timer thread starting as a store opened, just
 // before an import forked). glibc's malloc is fork-safe, so only sanitizer builds wait, up to a
-// second, for the process's other threads to be off the CPU.
+// second, for the process's other threads to be off the CPU. That makes the hang unlikely, not
+// impossible: a thread may still enter the allocator between the last look and the fork.
 void let_other_threads_settle() {
   const std::string self = std::to_string(::gettid());
   for (int attempt = 0; attempt < 200; ++attempt) {
     bool busy = false;
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator("/proc/self/task", ec)) {
-      const std::string tid = e.path().filename().string();
+    std::filesystem::directory_iterator it("/proc/self/task", ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      const std::string tid = it->path().filename().string();
       if (tid != self && thread_busy(tid)) busy = true;
     }
     if (!busy || ec) return;

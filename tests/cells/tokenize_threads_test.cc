@@ -1,5 +1,7 @@
 // Tokenizing a row block over several threads gives, row for row, what one thread gives (and
 // what the single-cell tokenize() gives), on pbmc3k.
+#include <stdexcept>
+
 #include "store/cells/memory_matrix.h"
 #include "tests/cells/cells_test_util.h"
 
@@ -112,6 +114,53 @@ TEST(cellsImportThreads, ALateBlocksErrorStopsTheImportWithNothingStored) {
       else EXPECT_NE(st.message().find("2.5") , std::string::npos) << st.message();
       if (!duplicate_id) EXPECT_NE(st.message().find("'cell900'"), std::string::npos) << st.message();
       EXPECT_TRUE(Corpus(*store).datasets()->empty()) << threads;
+    }
+  }
+}
+
+// pbmc3k's reader, except that the block after `good_blocks` throws (as a bad_alloc would).
+class ThrowingReader final : public CellMatrixReader {
+ public:
+  ThrowingReader(std::unique_ptr<CellMatrixReader> inner, int good_blocks)
+      : inner_(std::move(inner)), good_blocks_(good_blocks) {}
+  int64_t num_cells() const override { return inner_->num_cells(); }
+  int64_t num_genes() const override { return inner_->num_genes(); }
+  const std::vector<std::string>& gene_ids() const override { return inner_->gene_ids(); }
+  bool next_block(int64_t max_rows, RowBlock* block) override {
+    if (blocks_++ == good_blocks_) throw std::runtime_error("reader failed");
+    return inner_->next_block(max_rows, block);
+  }
+  Result<std::vector<std::string>> cell_ids(int64_t first, int64_t count) override {
+    return inner_->cell_ids(first, count);
+  }
+  std::vector<std::string> columns() const override { return inner_->columns(); }
+  Result<std::vector<std::string>> column_values(const std::string& column, int64_t first, int64_t count) override {
+    return inner_->column_values(column, first, count);
+  }
+  std::string describe() const override { return inner_->describe(); }
+
+ private:
+  std::unique_ptr<CellMatrixReader> inner_;
+  int good_blocks_, blocks_ = 0;
+};
+
+// What a reading thread throws reaches the caller, as it does when one thread does everything
+// (an exception leaving a thread would end the process), whichever block throws; nothing stays
+// stored.
+TEST(cellsImportThreads, AReadersExceptionReachesTheCaller) {
+  for (auto [threads, overlap] : {std::pair{1, false}, {1, true}, {2, true}}) {
+    for (int good_blocks : {0, 1, 4}) {
+      const std::string name = "throwing_" + std::to_string(threads) + std::to_string(overlap) + std::to_string(good_blocks);
+      auto store = fresh_store(Backend::kRocksDb, name);
+      auto inner = open_h5ad(data("cells/pbmc3k_seurat/pbmc3k_seurat.h5ad"), {}).value();
+      ThrowingReader reader(std::move(inner), good_blocks);
+      CellImportOptions o;
+      o.dataset = "pbmc3k";
+      o.threads = threads;
+      o.overlap_io = overlap;
+      o.block_rows = 300;
+      EXPECT_THROW((void)import_cells(*store, vocab(), reader, "pbmc3k.h5ad", o), std::runtime_error) << name;
+      EXPECT_TRUE(Corpus(*store).datasets()->empty()) << name;
     }
   }
 }
