@@ -62,10 +62,10 @@ Status read_column(const std::string& path, size_t field, std::vector<std::strin
   std::string line;
   while (in.next(&line)) {
     auto f = split_fields(line, '\t');
-    std::string where = path + ":" + std::to_string(in.line_number());
+    auto where = [&] { return path + ":" + std::to_string(in.line_number()); };  // made for an error only
     if (f.size() <= field)
-      return Status::corruption(where + ": expected at least " + std::to_string(field + 1) + " fields");
-    SCCELLO_RETURN_IF_ERROR(check_utf8(f[field], where, "field"));
+      return Status::corruption(where() + ": expected at least " + std::to_string(field + 1) + " fields");
+    if (!is_valid_utf8(f[field])) return check_utf8(f[field], where(), "field");
     out->push_back(f[field]);
   }
   return in.error();
@@ -275,8 +275,10 @@ Status TenxH5Reader::init(const std::string& path) {
   indptr_ = Handle(H5Dopen2(file_.get(), (group_ + "/indptr").c_str(), H5P_DEFAULT));
   data_chunks_ = h5::ChunkedArray(data_.get());
   indices_chunks_ = h5::ChunkedArray(indices_.get());
-  for (const auto& id : gene_ids_) SCCELLO_RETURN_IF_ERROR(check_utf8(id, path + ":" + ids, "gene id"));
-  for (const auto& b : barcodes_) SCCELLO_RETURN_IF_ERROR(check_utf8(b, path + ":" + group_ + "/barcodes", "barcode"));
+  for (const auto& id : gene_ids_)  // the location is made for a bad value only, as in the h5ad reader
+    if (!is_valid_utf8(id)) return check_utf8(id, path + ":" + ids, "gene id");
+  for (const auto& b : barcodes_)
+    if (!is_valid_utf8(b)) return check_utf8(b, path + ":" + group_ + "/barcodes", "barcode");
   description_ = "10x HDF5 " + path + ":" + group_;
   return check_pointers(path + ":" + group_);
 }
